@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { DuplexModule } from '../../../libs/duplex/src';
+import { BeerInventoryService } from './beer-inventory/beer-inventory.service';
+import { EchoService } from './echo/echo.service';
+import { HealthController } from './health.controller';
+import { SeatBookingService } from './seat-booking/seat-booking.service';
+import { StatusService } from './status/status.service';
+
+@Module({
+  imports: [DuplexModule.forRoot()],
+  controllers: [HealthController],
+  providers: [StatusService, BeerInventoryService, SeatBookingService, EchoService],
+})
+export class AppModule {}

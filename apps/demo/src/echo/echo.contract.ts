@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { callback, defineContract, operation } from '../../../../libs/duplex/src';
+
+/**
+ * Not a seed service: it exercises what the seeds do not, request-reply
+ * callbacks and concurrency, for the test suites and for trying a client out.
+ */
+export const echoContract = defineContract({
+  name: 'echo',
+  operations: {
+    /** Asks the caller's `answer` callback from inside the operation and returns its reply. */
+    askCaller: operation.requestReply(z.tuple([z.string().max(1_000)]), z.string()),
+    /** Asks another session's `answer` callback, wherever it is connected. */
+    askSession: operation.requestReply(z.tuple([z.string().max(128), z.string().max(1_000)]), z.string()),
+    /** Waits, in the session's order. Answers what it was given. */
+    wait: operation.requestReply(z.tuple([z.number().int().min(0).max(5_000), z.string().max(64)]), z.string()),
+    /** Waits beside the session's other calls. */
+    waitConcurrently: operation.requestReply(z.tuple([z.number().int().min(0).max(5_000), z.string().max(64)]), z.string(), {
+      concurrent: true,
+    }),
+    /** Answers the caller's session id and this node's id. */
+    whoAmI: operation.requestReply(z.tuple([]), z.object({ sessionId: z.string(), nodeId: z.string() })),
+  },
+  callbacks: {
+    answer: callback.requestReply(z.tuple([z.string()]), z.string(), { timeoutMs: 1_500 }),
+  },
+});

@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { callback, defineContract, operation } from '../../../../libs/duplex/src';
+
+export const statusContract = defineContract({
+  name: 'status',
+  operations: {
+    dataUpdated: operation.oneWay(z.tuple([])),
+  },
+  callbacks: {
+    showStatus: callback.oneWay(z.tuple([z.string()])),
+  },
+});

@@ -1,0 +1,17 @@
+import { DuplexContext, DuplexService, OperationHandlers } from '../../../../libs/duplex/src';
+import { statusContract } from './status.contract';
+
+/** The first WCF duplex sample: one notification from the client, three calls back. */
+@DuplexService(statusContract)
+export class StatusService implements OperationHandlers<typeof statusContract> {
+  private readonly clients;
+
+  constructor(duplex: DuplexContext) {
+    this.clients = duplex.callbacks(statusContract);
+  }
+
+  async dataUpdated(): Promise<void> {
+    const caller = this.clients.caller();
+    for (let i = 0; i < 3; i++) await caller.showStatus(`Call back request from Service ${i} Time`);
+  }
+}

@@ -1,0 +1,28 @@
+/** Unit specs sit beside their code; multi-process suites live under test/. */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+      target: 'es2022',
+    },
+    module: { type: 'commonjs' },
+  },
+];
+
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.(t|j|mj)s$': swc },
+  // @nestjs/* 12 ships ESM only: let SWC turn it into CommonJS for Jest.
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
+};
+
+module.exports = {
+  // Per-project testTimeout is ignored by Jest 30; multi-process suites need the room.
+  testTimeout: 60_000,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+  ],
+};

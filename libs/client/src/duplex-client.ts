@@ -1,0 +1,153 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import type { CallbacksOf, ContractDefinition, OperationsOf } from '../../duplex/src/contracts/contract';
+import { Ack, CallbackFrame, DuplexError, EVENTS, SessionFrame, WireError } from '../../duplex/src/protocol';
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/** What `service()` returns: every operation as a promise-returning method. */
+export type ServiceProxy<Ops> = {
+  [K in keyof Ops]: Ops[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
+
+/** What a client implements for a callback contract; missing methods are answered UNKNOWN_OPERATION. */
+export type CallbackImplementation<Cbs> = {
+  [K in keyof Cbs]?: Cbs[K] extends (...args: infer A) => infer R ? (...args: A) => R | Promise<Awaited<R>> : never;
+};
+
+export interface DuplexClientOptions {
+  /** Sent as handshake `auth.token` for the server's `authenticate` hook. */
+  token?: string;
+  /** How long a request-reply operation waits for its ack before TIMEOUT (ms). */
+  callTimeoutMs?: number;
+  /** Called when a one-way callback implementation throws, or on a protocol_error. */
+  onError?: (error: unknown) => void;
+  /** Passed through to socket.io-client. */
+  socket?: Partial<ManagerOptions & SocketOptions>;
+}
+
+/**
+ * A connection to a duplex node. The session survives reconnects: the
+ * client resumes it with the token of the last `session` event, on any node.
+ */
+export class DuplexClient {
+  readonly socket: Socket;
+  private current: SessionFrame | null = null;
+  /** Highest callback seq seen in this session; replays at or below it are dropped. */
+  private lastSeq = 0;
+  private readonly implementations = new Map<string, Record<string, AnyFunction>>();
+  private readonly callTimeoutMs: number;
+  private readonly onError: (error: unknown) => void;
+  private readonly sessionListeners = new Set<(frame: SessionFrame) => void>();
+
+  constructor(url: string, options: DuplexClientOptions = {}) {
+    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.onError = options.onError ?? ((error) => console.error('[duplex]', error));
+    this.socket = io(url, {
+      transports: ['websocket'],
+      ...options.socket,
+      // A function, so every reconnect presents the latest resume token.
+      auth: (cb) => cb({ token: options.token, session: this.current?.session, lastSeq: this.lastSeq }),
+    });
+    this.socket.on(EVENTS.session, (frame: SessionFrame) => {
+      if (!frame.resumed) this.lastSeq = 0;
+      if (frame.missed > 0) {
+        this.onError(new DuplexError('UNAVAILABLE', `${frame.missed} callbacks were lost while disconnected`));
+      }
+      this.current = frame;
+      for (const listener of this.sessionListeners) listener(frame);
+    });
+    this.socket.on(EVENTS.callback, (frame: CallbackFrame, ack?: (answer: Ack) => void) => {
+      if (typeof frame?.seq === 'number') {
+        if (frame.seq <= this.lastSeq) return; // replayed after a resume, already handled
+        this.lastSeq = frame.seq;
+      }
+      void this.dispatch(frame, ack);
+    });
+    this.socket.on(EVENTS.protocolError, (error: WireError) => this.onError(DuplexError.fromWire(error)));
+  }
+
+  /** Connects and resolves once the server has opened (or resumed) the session. */
+  static connect(url: string, options: DuplexClientOptions = {}): Promise<DuplexClient> {
+    const client = new DuplexClient(url, options);
+    return client.ready().then(() => client);
+  }
+
+  /** Resolves with the next `session` frame, or at once if the client has one and is connected. */
+  ready(): Promise<SessionFrame> {
+    if (this.current && this.socket.connected) return Promise.resolve(this.current);
+    return new Promise((resolve, reject) => {
+      const done = (frame: SessionFrame) => {
+        this.sessionListeners.delete(done);
+        this.socket.off('connect_error', failed);
+        resolve(frame);
+      };
+      const failed = (error: Error & { data?: unknown }) => {
+        // Refusals with a code are final; transport errors keep retrying.
+        if (!error.data || this.socket.active) return;
+        this.sessionListeners.delete(done);
+        this.socket.off('connect_error', failed);
+        reject(DuplexError.fromWire(error.data));
+      };
+      this.sessionListeners.add(done);
+      this.socket.on('connect_error', failed);
+    });
+  }
+
+  get sessionId(): string | undefined {
+    return this.current?.sessionId;
+  }
+
+  get nodeId(): string | undefined {
+    return this.current?.nodeId;
+  }
+
+  /** A typed proxy from a shared contract. */
+  service<C extends ContractDefinition>(contract: C, callbacks?: CallbackImplementation<CallbacksOf<C>>): ServiceProxy<OperationsOf<C>>;
+  /** A typed proxy from a service name and interfaces. */
+  service<Ops, Cbs = Record<string, never>>(name: string, callbacks?: CallbackImplementation<Cbs>): ServiceProxy<Ops>;
+  service(target: string | ContractDefinition, callbacks?: object): unknown {
+    const name = typeof target === 'string' ? target : target.name;
+    if (callbacks) this.implementations.set(name, callbacks as Record<string, AnyFunction>);
+    return new Proxy(
+      {},
+      {
+        get: (_, op) =>
+          // `then` stays undefined so a proxy is never mistaken for a promise.
+          typeof op === 'string' && op !== 'then' ? (...args: unknown[]) => this.call(name, op, args) : undefined,
+      },
+    );
+  }
+
+  /** The untyped form of an operation call. */
+  async call(service: string, op: string, args: unknown[]): Promise<unknown> {
+    let ack: Ack;
+    try {
+      ack = await this.socket.timeout(this.callTimeoutMs).emitWithAck(EVENTS.call, { service, op, args });
+    } catch {
+      throw new DuplexError('TIMEOUT', `${service}.${op} got no answer within ${this.callTimeoutMs} ms`);
+    }
+    if (!ack.ok) throw DuplexError.fromWire(ack.error);
+    return ack.result;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private async dispatch(frame: CallbackFrame, ack?: (answer: Ack) => void): Promise<void> {
+    const method = this.implementations.get(frame?.service)?.[frame?.method];
+    if (typeof method !== 'function') {
+      const error = new DuplexError('UNKNOWN_OPERATION', `this client does not implement ${frame?.service}.${frame?.method}`);
+      return ack ? ack({ ok: false, error: error.toWire() }) : this.onError(error);
+    }
+    try {
+      const result = await (method as (...args: unknown[]) => unknown)(...(frame.args ?? []));
+      ack?.({ ok: true, result });
+    } catch (error) {
+      if (!ack) return this.onError(error);
+      const wire: WireError =
+        error instanceof DuplexError ? error.toWire() : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
+      ack({ ok: false, error: wire });
+    }
+  }
+}

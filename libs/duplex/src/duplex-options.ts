@@ -1,0 +1,51 @@
+import type { Bus } from './cluster/bus';
+
+export interface DuplexOptions {
+  /** This node's id on the bus. Default: `NODE_ID`, else a random id. */
+  nodeId?: string;
+  /** The bus instance. Default: the in-process memory bus. */
+  bus?: Bus;
+  /** Secret that signs session resume tokens; every node of a cluster must share it. Default: `DUPLEX_SECRET`, else random. */
+  secret?: string;
+  /** How long a disconnected session waits for its client to resume before it ends (ms). */
+  sessionGraceMs?: number;
+  /** Default wait for a request-reply callback's answer (ms). */
+  callbackTimeoutMs?: number;
+  /** Largest `call` frame accepted, as JSON bytes; larger ones get BAD_REQUEST. */
+  maxCallBytes?: number;
+  /** Calls a session may have queued before new ones get UNAVAILABLE. */
+  maxPendingCalls?: number;
+  /** One-way callbacks kept per session to replay to a client that resumes. */
+  replayWindow?: number;
+  /**
+   * Checks the handshake's `auth.token`; returns the session's identity or
+   * throws (the client gets connect_error with data.code UNAUTHENTICATED).
+   * Without it every client is anonymous.
+   */
+  authenticate?: (token: string | undefined) => unknown | Promise<unknown>;
+  /** Socket.IO path. */
+  path?: string;
+}
+
+export type ResolvedDuplexOptions = Required<Omit<DuplexOptions, 'bus' | 'authenticate'>> &
+  Pick<DuplexOptions, 'bus' | 'authenticate'>;
+
+export const DUPLEX_OPTIONS = Symbol('duplex:options');
+
+export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = process.env): ResolvedDuplexOptions {
+  const number = (value: string | undefined, fallback: number) => {
+    const parsed = value === undefined ? NaN : Number(value);
+    return Number.isFinite(parsed) && parsed >= 0 ? parsed : fallback;
+  };
+  return {
+    ...options,
+    nodeId: options.nodeId ?? env.NODE_ID ?? `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    secret: options.secret ?? env.DUPLEX_SECRET ?? require('node:crypto').randomBytes(32).toString('hex'),
+    sessionGraceMs: options.sessionGraceMs ?? number(env.SESSION_GRACE_MS, 5_000),
+    callbackTimeoutMs: options.callbackTimeoutMs ?? number(env.CALLBACK_TIMEOUT_MS, 10_000),
+    maxCallBytes: options.maxCallBytes ?? 64 * 1024,
+    maxPendingCalls: options.maxPendingCalls ?? 256,
+    replayWindow: options.replayWindow ?? 1_000,
+    path: options.path ?? '/socket.io',
+  };
+}

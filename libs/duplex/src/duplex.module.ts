@@ -1,0 +1,35 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { BUS } from './cluster/bus';
+import { MemoryBus } from './cluster/memory-bus';
+import { DUPLEX_OPTIONS, DuplexOptions, ResolvedDuplexOptions, resolveOptions } from './duplex-options';
+import { DuplexGateway } from './gateway/duplex-gateway';
+import { DuplexContext } from './runtime/duplex-context';
+import { DuplexNode } from './runtime/duplex-node';
+
+/**
+ * Import once in the root module. Services are ordinary providers marked with
+ * @DuplexService in any module; the node finds them at start-up.
+ */
+@Module({})
+export class DuplexModule {
+  static forRoot(options: DuplexOptions = {}): DynamicModule {
+    return {
+      module: DuplexModule,
+      global: true,
+      imports: [DiscoveryModule],
+      providers: [
+        { provide: DUPLEX_OPTIONS, useValue: resolveOptions(options) },
+        {
+          provide: BUS,
+          useFactory: (resolved: ResolvedDuplexOptions) => resolved.bus ?? new MemoryBus(resolved.nodeId),
+          inject: [DUPLEX_OPTIONS],
+        },
+        DuplexNode,
+        DuplexContext,
+        DuplexGateway,
+      ],
+      exports: [DuplexContext, DuplexNode, DUPLEX_OPTIONS],
+    };
+  }
+}

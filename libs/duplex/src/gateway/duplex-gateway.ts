@@ -1,0 +1,139 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { Server, ServerOptions, Socket } from 'socket.io';
+import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
+import { DuplexError, EVENTS, HandshakeAuth, SessionFrame } from '../protocol';
+import { DuplexNode } from '../runtime/duplex-node';
+import type { Session } from '../runtime/session';
+import { SessionToken } from './session-token';
+import { SocketConnection } from './socket-connection';
+
+interface SocketData {
+  session: Session;
+  resumed: boolean;
+  lastSeq: number;
+}
+
+/**
+ * The Socket.IO edge of a node: handshake, sessions, `call` frames in and
+ * `callback` frames out. It attaches to the Nest HTTP server, so the app
+ * serves HTTP and Socket.IO on one port.
+ *
+ * It is a provider rather than a @WebSocketGateway because the protocol is a
+ * single `call` event routed by contract metadata, and the server options
+ * (path, frame limit) come from DuplexModule's runtime options, which a
+ * decorator cannot see.
+ */
+@Injectable()
+export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(DuplexGateway.name);
+  private readonly tokens: SessionToken;
+  private io: Server | null = null;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly node: DuplexNode,
+    @Inject(DUPLEX_OPTIONS) private readonly options: ResolvedDuplexOptions,
+  ) {
+    this.tokens = new SessionToken(options.secret);
+  }
+
+  get server(): Server | null {
+    return this.io;
+  }
+
+  onApplicationBootstrap(): void {
+    const httpServer = this.adapterHost.httpAdapter?.getHttpServer();
+    if (!httpServer) throw new Error('DuplexModule needs an HTTP application (NestFactory.create)');
+    this.io = new IoAdapter(httpServer).create(0, {
+      path: this.options.path,
+      // Transport guard only: frames over it close the connection, so it sits
+      // well above maxCallBytes, which answers an oversized call with an ack.
+      maxHttpBufferSize: Math.max(1_000_000, this.options.maxCallBytes * 4),
+      cors: { origin: true },
+    } as Partial<ServerOptions> as ServerOptions) as Server;
+    this.io.use((socket, next) => {
+      this.handshake(socket).then(
+        () => next(),
+        (error: unknown) => next(handshakeError(error)),
+      );
+    });
+    this.io.on('connection', (socket) => this.connected(socket));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
+  }
+
+  private async handshake(socket: Socket): Promise<void> {
+    const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
+    if (
+      (auth.token !== undefined && typeof auth.token !== 'string') ||
+      (auth.session !== undefined && typeof auth.session !== 'string') ||
+      (auth.lastSeq !== undefined && !(Number.isSafeInteger(auth.lastSeq) && (auth.lastSeq as number) >= 0))
+    ) {
+      throw new DuplexError('BAD_REQUEST', 'handshake auth is { token?: string, session?: string, lastSeq?: integer ≥ 0 }');
+    }
+    const { token, session: resumeToken, lastSeq } = auth as HandshakeAuth;
+    let identity: unknown = null;
+    if (this.options.authenticate) {
+      try {
+        identity = await this.options.authenticate(token);
+      } catch (error) {
+        throw error instanceof DuplexError ? error : new DuplexError('UNAUTHENTICATED', 'authentication failed');
+      }
+    }
+    const resumeId = resumeToken === undefined ? null : this.tokens.verify(resumeToken);
+    const resumed = resumeId === null ? null : this.node.sessions.resume(resumeId);
+    const data = socket.data as SocketData;
+    data.session = resumed ?? (await this.node.sessions.open(identity));
+    data.resumed = resumed !== null;
+    data.lastSeq = resumed ? (lastSeq ?? 0) : 0;
+  }
+
+  private connected(socket: Socket): void {
+    const { session, resumed, lastSeq } = socket.data as SocketData;
+    const connection = new SocketConnection(socket);
+    const frame: SessionFrame = {
+      session: this.tokens.sign(session.id),
+      sessionId: session.id,
+      nodeId: this.node.nodeId,
+      resumed,
+      missed: session.missedSince(lastSeq),
+    };
+    // The session frame goes out before any callback is replayed.
+    socket.emit(EVENTS.session, frame);
+    session.attach(connection, lastSeq);
+
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (event === EVENTS.call) return;
+      const ack = typeof args.at(-1) === 'function' ? (args.at(-1) as (a: unknown) => void) : undefined;
+      this.refuse(socket, ack, `unknown event "${String(event).slice(0, 64)}"; send "call"`);
+    });
+    socket.on(EVENTS.call, (...args: unknown[]) => {
+      const ack = typeof args.at(-1) === 'function' ? (args.pop() as (a: unknown) => void) : undefined;
+      if (!ack) return this.refuse(socket, undefined, 'a call needs an acknowledgement callback');
+      if (args.length !== 1) return this.refuse(socket, ack, 'a call carries exactly one frame');
+      void this.node.dispatcher.dispatch(session, args[0]).then(ack);
+    });
+    socket.on('disconnect', (reason) => {
+      // A client that closes its socket on purpose ends its session now; a
+      // lost transport gets the grace period to come back.
+      this.node.sessions.detach(session, connection, reason === 'client namespace disconnect');
+    });
+  }
+
+  private refuse(socket: Socket, ack: ((a: unknown) => void) | undefined, message: string): void {
+    this.logger.warn(`session ${(socket.data as SocketData).session.id}: ${message}`);
+    const error = { code: 'BAD_REQUEST' as const, message };
+    if (ack) ack({ ok: false, error });
+    else socket.emit(EVENTS.protocolError, error);
+  }
+}
+
+/** Socket.IO hands `data` to the client's connect_error, so the code survives. */
+function handshakeError(error: unknown): Error {
+  const duplex = error instanceof DuplexError ? error : new DuplexError('UNAVAILABLE', 'could not open a session');
+  return Object.assign(new Error(duplex.message), { data: duplex.toWire() });
+}

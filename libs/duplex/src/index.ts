@@ -1,0 +1,14 @@
+export * from './protocol';
+export * from './contracts/contract';
+export * from './contracts/duplex-service.decorator';
+export * from './contracts/session-info';
+export * from './cluster/bus';
+export * from './cluster/bus-address';
+export * from './cluster/bus-message';
+export * from './cluster/memory-bus';
+export * from './duplex-options';
+export * from './duplex.module';
+export { DuplexContext } from './runtime/duplex-context';
+export { CallbackHub } from './runtime/callback-hub';
+export { DuplexNode } from './runtime/duplex-node';
+export { DuplexGateway } from './gateway/duplex-gateway';

@@ -1,0 +1,3 @@
+export * from './error-codes';
+export * from './duplex-error';
+export * from './wire';

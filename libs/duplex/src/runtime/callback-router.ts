@@ -1,0 +1,111 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '../cluster/bus';
+import { BusAddress, nodeAddress, sessionAddress, topicAddress } from '../cluster/bus-address';
+import type { CallbackMessage, BusMessage, ReplyMessage } from '../cluster/bus-message';
+import type { TopicSubscriptions } from '../presence/topic-subscriptions';
+import { Ack, CallbackFrame, DuplexError } from '../protocol';
+import type { Session } from './session';
+
+interface PendingReply {
+  resolve(result: unknown): void;
+  reject(error: DuplexError): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Moves callbacks between the services and the sessions, always through the
+ * bus, so a session on this node and one on another are reached the same way.
+ * Request-reply callbacks are answered to the origin node, which owns the
+ * timeout.
+ */
+export class CallbackRouter {
+  private readonly logger = new Logger(CallbackRouter.name);
+  private readonly pending = new Map<string, PendingReply>();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly subscriptions: TopicSubscriptions,
+    private readonly lookup: (sessionId: string) => Session | undefined,
+  ) {}
+
+  /** One-way: resolves once the bus took the message. UNAVAILABLE if no node holds the session. */
+  async send(sessionId: string, frame: CallbackFrame): Promise<void> {
+    await this.bus.publish(sessionAddress(sessionId), { type: 'callback', ...frame }, { mandatory: true });
+  }
+
+  /** Request-reply: resolves with the client's result; rejects with its error, UNAVAILABLE or TIMEOUT. */
+  request(sessionId: string, frame: CallbackFrame, timeoutMs: number): Promise<unknown> {
+    const correlationId = randomUUID();
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new DuplexError('TIMEOUT', `${frame.service}.${frame.method} got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(correlationId, { resolve, reject, timer });
+      const message: CallbackMessage = {
+        type: 'callback',
+        ...frame,
+        reply: { nodeId: this.bus.nodeId, correlationId, timeoutMs },
+      };
+      this.bus.publish(sessionAddress(sessionId), message, { mandatory: true }).catch((error: unknown) => {
+        this.settle({ type: 'reply', correlationId, ok: false, error: toDuplexError(error).toWire() });
+      });
+    });
+  }
+
+  async publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
+    await this.bus.publish(topicAddress(topic), { type: 'callback', ...frame, exceptSessionId });
+  }
+
+  /** Everything the bus delivers to this node comes through here. */
+  handle(message: BusMessage, address: BusAddress): void {
+    if (message.type === 'reply') return this.settle(message);
+    const frame: CallbackFrame = { service: message.service, method: message.method, args: message.args };
+    if (address.kind === 'topic') {
+      for (const sessionId of this.subscriptions.local(address.topic)) {
+        if (sessionId !== message.exceptSessionId) this.lookup(sessionId)?.send(frame);
+      }
+      return;
+    }
+    const session = address.kind === 'session' ? this.lookup(address.sessionId) : undefined;
+    if (!session) {
+      // The session ended between routing and delivery.
+      if (message.reply) this.answer(message, { ok: false, error: { code: 'UNAVAILABLE', message: 'session ended' } });
+      return;
+    }
+    if (!message.reply) return session.send(frame);
+    void session.request(frame, message.reply.timeoutMs).then((ack) => this.answer(message, ack));
+  }
+
+  /** Rejects every pending request-reply callback: the node is going away. */
+  close(): void {
+    for (const [correlationId] of this.pending) {
+      this.settle({ type: 'reply', correlationId, ok: false, error: { code: 'UNAVAILABLE', message: 'node is shutting down' } });
+    }
+  }
+
+  private answer(message: CallbackMessage, ack: Ack): void {
+    const { nodeId, correlationId } = message.reply!;
+    const reply: ReplyMessage = ack.ok
+      ? { type: 'reply', correlationId, ok: true, result: ack.result }
+      : { type: 'reply', correlationId, ok: false, error: ack.error };
+    this.bus.publish(nodeAddress(nodeId), reply).catch((error: unknown) => {
+      // The origin times the callback out; nothing more can be done here.
+      this.logger.warn(`reply to ${nodeId} lost: ${(error as Error).message}`);
+    });
+  }
+
+  private settle(reply: ReplyMessage): void {
+    const pending = this.pending.get(reply.correlationId);
+    if (!pending) return; // already timed out
+    this.pending.delete(reply.correlationId);
+    clearTimeout(pending.timer);
+    if (reply.ok) pending.resolve(reply.result);
+    else pending.reject(DuplexError.fromWire(reply.error));
+  }
+}
+
+export function toDuplexError(error: unknown): DuplexError {
+  return error instanceof DuplexError ? error : new DuplexError('INTERNAL', 'internal error');
+}

@@ -1,0 +1,12 @@
+import type { Ack, CallbackFrame } from '../protocol';
+
+/**
+ * A session's live link to its client. The gateway implements it over a
+ * socket; nothing below the gateway knows about Socket.IO.
+ */
+export interface ClientConnection {
+  /** One-way callback. */
+  send(frame: CallbackFrame): void;
+  /** Request-reply callback: resolves with the client's ack, rejects on timeout or disconnect. */
+  request(frame: CallbackFrame, timeoutMs: number): Promise<Ack>;
+}

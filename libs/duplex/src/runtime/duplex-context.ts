@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import type { ContractDefinition } from '../contracts/contract';
+import type { SessionInfo } from '../contracts/session-info';
+import { currentSession } from './call-context';
+import { CallbackHub } from './callback-hub';
+import { DuplexNode } from './duplex-node';
+
+/**
+ * What a service injects to reach its clients and manage the caller's
+ * subscriptions. Everything about "the caller" reads the running call's
+ * session, so handlers keep the contract's plain signatures.
+ */
+@Injectable()
+export class DuplexContext {
+  constructor(private readonly node: DuplexNode) {}
+
+  get nodeId(): string {
+    return this.node.nodeId;
+  }
+
+  callbacks<C extends ContractDefinition>(contract: C): CallbackHub<C> {
+    return new CallbackHub(contract, this.node.router, this.node.options.callbackTimeoutMs);
+  }
+
+  /** The session of the running call. */
+  get session(): SessionInfo {
+    return currentSession();
+  }
+
+  /** Subscribes the caller; resolves once topic callbacks reach it. */
+  subscribe(topic: string): Promise<void> {
+    return this.node.subscribe(currentSession(), topic);
+  }
+
+  unsubscribe(topic: string): Promise<void> {
+    return this.node.unsubscribe(currentSession(), topic);
+  }
+}

@@ -1,0 +1,75 @@
+import { Logger } from '@nestjs/common';
+import { z } from 'zod';
+import { Ack, DuplexError } from '../protocol';
+import { callContext } from './call-context';
+import { toDuplexError } from './callback-router';
+import type { ServiceRegistry } from './service-registry';
+import type { Session } from './session';
+
+const callFrame = z.object({
+  service: z.string().max(128),
+  op: z.string().max(128),
+  args: z.array(z.unknown()),
+});
+
+/**
+ * Turns a `call` frame into an ack: validates it, finds the handler, runs it
+ * in the session's order (or beside it, for concurrent operations) and maps
+ * every outcome to the wire's ack. It never throws: a bad frame is the
+ * client's problem, not the node's.
+ */
+export class OperationDispatcher {
+  private readonly logger = new Logger(OperationDispatcher.name);
+
+  constructor(
+    private readonly services: ServiceRegistry,
+    private readonly maxCallBytes: number,
+  ) {}
+
+  async dispatch(session: Session, frame: unknown): Promise<Ack> {
+    try {
+      return await this.run(session, frame);
+    } catch (error) {
+      if (!(error instanceof DuplexError)) this.logger.error(`call failed: ${(error as Error)?.stack ?? error}`);
+      else this.logger.debug(`call refused: ${error.code} ${error.message}`);
+      return { ok: false, error: toDuplexError(error).toWire() };
+    }
+  }
+
+  private async run(session: Session, frame: unknown): Promise<Ack> {
+    const parsed = callFrame.safeParse(frame);
+    if (!parsed.success) {
+      throw new DuplexError('BAD_REQUEST', 'a call is { service: string, op: string, args: unknown[] }');
+    }
+    const { service: name, op, args } = parsed.data;
+    const size = Buffer.byteLength(JSON.stringify(args));
+    if (size > this.maxCallBytes) {
+      throw new DuplexError('BAD_REQUEST', `call arguments are ${size} bytes; the limit is ${this.maxCallBytes}`);
+    }
+    const service = this.services.get(name);
+    if (!service) throw new DuplexError('UNKNOWN_SERVICE', `no service "${name}"`);
+    const definition = Object.hasOwn(service.contract.operations, op) ? service.contract.operations[op] : undefined;
+    if (!definition) throw new DuplexError('UNKNOWN_OPERATION', `service "${name}" has no operation "${op}"`);
+    const checked = definition.args.safeParse(args);
+    if (!checked.success) {
+      throw new DuplexError('INVALID_ARGUMENTS', `${name}.${op}: ${z.prettifyError(checked.error).replace(/\n\s*/g, ' ')}`);
+    }
+
+    const handler = (service.instance as Record<string, (...a: unknown[]) => unknown>)[op];
+    const invoke = () => callContext.run(session, async () => handler.apply(service.instance, checked.data as unknown[]));
+    const running = definition.concurrent ? invoke() : session.queue.run(invoke);
+
+    if (definition.oneWay) {
+      running.catch((error: unknown) => {
+        this.logger.warn(`one-way ${name}.${op} failed after acceptance: ${(error as Error)?.message ?? error}`);
+      });
+      return { ok: true };
+    }
+    const result = definition.result.safeParse(await running);
+    if (!result.success) {
+      this.logger.error(`${name}.${op} returned a result its contract does not allow`);
+      throw new DuplexError('INTERNAL', 'internal error');
+    }
+    return { ok: true, result: result.data };
+  }
+}

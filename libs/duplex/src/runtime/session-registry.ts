@@ -1,0 +1,83 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '../cluster/bus';
+import { sessionAddress } from '../cluster/bus-address';
+import type { TopicSubscriptions } from '../presence/topic-subscriptions';
+import type { ClientConnection } from './client-connection';
+import { Session } from './session';
+
+export interface SessionLimits {
+  sessionGraceMs: number;
+  maxPendingCalls: number;
+  replayWindow: number;
+}
+
+/**
+ * The sessions that live on this node, from handshake to end. A session ends
+ * exactly once: when its client leaves on purpose, or when it stays
+ * disconnected past the grace period. Then the services' end hooks run.
+ */
+export class SessionRegistry {
+  private readonly logger = new Logger(SessionRegistry.name);
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly subscriptions: TopicSubscriptions,
+    private readonly limits: SessionLimits,
+    private readonly onEnd: (session: Session) => Promise<void>,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(sessionId: string): Session | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  async open(identity: unknown): Promise<Session> {
+    const session = new Session(randomUUID(), identity, this.limits.maxPendingCalls, this.limits.replayWindow);
+    // Bound before the client hears of it, so no callback to it can miss.
+    await this.bus.bind(sessionAddress(session.id));
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  /** The live session with this id, its grace timer stopped; null if it ended or never lived here. */
+  resume(sessionId: string): Session | null {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.ended) return null;
+    if (session.graceTimer) clearTimeout(session.graceTimer);
+    session.graceTimer = null;
+    return session;
+  }
+
+  /** The connection is gone: end now if the client left on purpose, else after the grace period. */
+  detach(session: Session, connection: ClientConnection, leftOnPurpose: boolean): void {
+    if (!session.detach(connection)) return; // a newer connection already took over
+    if (leftOnPurpose) {
+      void this.end(session);
+      return;
+    }
+    session.graceTimer = setTimeout(() => void this.end(session), this.limits.sessionGraceMs);
+    session.graceTimer.unref();
+  }
+
+  async end(session: Session): Promise<void> {
+    if (session.ended) return;
+    session.ended = true;
+    if (session.graceTimer) clearTimeout(session.graceTimer);
+    this.sessions.delete(session.id);
+    try {
+      await this.onEnd(session);
+    } catch (error) {
+      this.logger.error(`session ${session.id} end hook failed: ${(error as Error).stack}`);
+    }
+    await Promise.allSettled([
+      ...[...session.topics].map((topic) => this.subscriptions.unsubscribe(topic, session.id)),
+      this.bus.unbind(sessionAddress(session.id)),
+    ]);
+    session.topics.clear();
+  }
+}

@@ -1,0 +1,79 @@
+import type { SessionInfo } from '../contracts/session-info';
+import type { Ack, CallbackFrame } from '../protocol';
+import type { ClientConnection } from './client-connection';
+import { SerialQueue } from './serial-queue';
+
+interface WaitingRequest {
+  frame: CallbackFrame;
+  timeoutMs: number;
+  answer: (ack: Promise<Ack>) => void;
+}
+
+/**
+ * One client's session on this node. It outlives its connection for a grace
+ * period. One-way callbacks are numbered and the last `replayWindow` are kept,
+ * so a client that resumes gets what it missed, including frames written to a
+ * socket that was already dying. Request-reply callbacks raised while it is
+ * away wait for it (their origin still times them out).
+ */
+export class Session implements SessionInfo {
+  readonly topics = new Set<string>();
+  readonly queue: SerialQueue;
+  private connection: ClientConnection | null = null;
+  private seq = 0;
+  private readonly history: CallbackFrame[] = [];
+  private readonly waiting: WaitingRequest[] = [];
+  graceTimer: NodeJS.Timeout | null = null;
+  ended = false;
+
+  constructor(
+    readonly id: string,
+    readonly identity: unknown,
+    maxPendingCalls: number,
+    private readonly replayWindow: number,
+  ) {
+    this.queue = new SerialQueue(maxPendingCalls);
+  }
+
+  get connected(): boolean {
+    return this.connection !== null;
+  }
+
+  /** How many one-way callbacks after `lastSeq` fell out of the replay window. */
+  missedSince(lastSeq: number): number {
+    const oldest = this.history[0]?.seq ?? this.seq + 1;
+    return Math.max(0, oldest - 1 - lastSeq);
+  }
+
+  /** Attaches a connection and replays the one-way callbacks after `lastSeq`. */
+  attach(connection: ClientConnection, lastSeq = 0): void {
+    this.connection = connection;
+    for (const frame of this.history) if (frame.seq! > lastSeq) connection.send(frame);
+    for (const request of this.waiting.splice(0)) request.answer(connection.request(request.frame, request.timeoutMs));
+  }
+
+  detach(connection: ClientConnection): boolean {
+    if (this.connection !== connection) return false;
+    this.connection = null;
+    return true;
+  }
+
+  send(frame: CallbackFrame): void {
+    const numbered = { ...frame, seq: ++this.seq };
+    this.history.push(numbered);
+    if (this.history.length > this.replayWindow) this.history.shift();
+    this.connection?.send(numbered);
+  }
+
+  request(frame: CallbackFrame, timeoutMs: number): Promise<Ack> {
+    if (this.connection) return this.connection.request(frame, timeoutMs);
+    return new Promise((resolve) => {
+      this.waiting.push({ frame, timeoutMs, answer: resolve });
+      // Past the origin's timeout nobody waits for the answer any more.
+      setTimeout(() => {
+        const index = this.waiting.findIndex((w) => w.answer === resolve);
+        if (index >= 0) this.waiting.splice(index, 1);
+      }, timeoutMs).unref();
+    });
+  }
+}
