@@ -1,12 +1,21 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, HttpException, HttpStatus } from '@nestjs/common';
 import { DuplexNode } from '../../../libs/duplex/src';
 
 @Controller()
 export class HealthController {
   constructor(private readonly node: DuplexNode) {}
 
+  /** 200 when the node can serve (its bus is connected), 503 otherwise. */
   @Get('health')
   health() {
-    return { status: 'ok', nodeId: this.node.nodeId, sessions: this.node.sessions.size };
+    const body = {
+      status: this.node.bus.connected ? 'ok' : 'unavailable',
+      nodeId: this.node.nodeId,
+      sessions: this.node.sessions.size,
+      nodes: this.node.presence.liveNodes(),
+      bus: this.node.bus.stats(),
+    };
+    if (!this.node.bus.connected) throw new HttpException(body, HttpStatus.SERVICE_UNAVAILABLE);
+    return body;
   }
 }

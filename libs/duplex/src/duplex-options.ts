@@ -3,8 +3,10 @@ import type { Bus } from './cluster/bus';
 export interface DuplexOptions {
   /** This node's id on the bus. Default: `NODE_ID`, else a random id. */
   nodeId?: string;
-  /** The bus instance. Default: the in-process memory bus. */
+  /** The bus instance. Default: RabbitMQ when `amqp.url` or `AMQP_URL` is set, else the in-process memory bus. */
   bus?: Bus;
+  /** RabbitMQ bus settings; `url` defaults to `AMQP_URL`, `prefix` (of every exchange and queue) to `AMQP_PREFIX` or "duplex". */
+  amqp?: { url?: string; prefix?: string };
   /** Secret that signs session resume tokens; every node of a cluster must share it. Default: `DUPLEX_SECRET`, else random. */
   secret?: string;
   /** How long a disconnected session waits for its client to resume before it ends (ms). */
@@ -25,10 +27,14 @@ export interface DuplexOptions {
   authenticate?: (token: string | undefined) => unknown | Promise<unknown>;
   /** Socket.IO path. */
   path?: string;
+  /** How often a node tells the cluster it is alive (ms). */
+  heartbeatMs?: number;
+  /** A node silent this long is dead; its sessions then get `sessionGraceMs` to resume elsewhere (ms). */
+  heartbeatTimeoutMs?: number;
 }
 
-export type ResolvedDuplexOptions = Required<Omit<DuplexOptions, 'bus' | 'authenticate'>> &
-  Pick<DuplexOptions, 'bus' | 'authenticate'>;
+export type ResolvedDuplexOptions = Required<Omit<DuplexOptions, 'bus' | 'authenticate' | 'amqp'>> &
+  Pick<DuplexOptions, 'bus' | 'authenticate' | 'amqp'>;
 
 export const DUPLEX_OPTIONS = Symbol('duplex:options');
 
@@ -47,5 +53,7 @@ export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = 
     maxPendingCalls: options.maxPendingCalls ?? 256,
     replayWindow: options.replayWindow ?? 1_000,
     path: options.path ?? '/socket.io',
+    heartbeatMs: options.heartbeatMs ?? number(env.HEARTBEAT_MS, 1_000),
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? number(env.HEARTBEAT_TIMEOUT_MS, 3_000),
   };
 }

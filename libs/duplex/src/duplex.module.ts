@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BUS } from './cluster/bus';
-import { MemoryBus } from './cluster/memory-bus';
+import { createBus } from './cluster/create-bus';
 import { DUPLEX_OPTIONS, DuplexOptions, ResolvedDuplexOptions, resolveOptions } from './duplex-options';
 import { DuplexGateway } from './gateway/duplex-gateway';
 import { DuplexContext } from './runtime/duplex-context';
@@ -22,7 +22,7 @@ export class DuplexModule {
         { provide: DUPLEX_OPTIONS, useValue: resolveOptions(options) },
         {
           provide: BUS,
-          useFactory: (resolved: ResolvedDuplexOptions) => resolved.bus ?? new MemoryBus(resolved.nodeId),
+          useFactory: (resolved: ResolvedDuplexOptions) => resolved.bus ?? createBus(resolved.nodeId, resolved.amqp),
           inject: [DUPLEX_OPTIONS],
         },
         DuplexNode,

@@ -6,6 +6,8 @@ export * from './cluster/bus';
 export * from './cluster/bus-address';
 export * from './cluster/bus-message';
 export * from './cluster/memory-bus';
+export * from './cluster/amqp-bus';
+export * from './cluster/create-bus';
 export * from './duplex-options';
 export * from './duplex.module';
 export { DuplexContext } from './runtime/duplex-context';

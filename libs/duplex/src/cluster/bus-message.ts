@@ -21,5 +21,44 @@ export interface ReplyMessage {
   error?: WireError;
 }
 
+/** What the cluster knows of a session, enough to end it on another node. */
+export interface PresenceSession {
+  id: string;
+  identity: unknown;
+  topics: string[];
+  attributes: Record<string, unknown>;
+}
+
+/** Every node, every heartbeat interval: I am alive, and these are my sessions. */
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  nodeId: string;
+  sessions: PresenceSession[];
+  /** The node is shutting down: start its sessions' grace period now. */
+  leaving?: boolean;
+}
+
+/** A session's topics or attributes changed, or it moved to this node. */
+export interface SessionUpdateMessage {
+  type: 'session-update';
+  nodeId: string;
+  session: PresenceSession;
+}
+
+export interface SessionGoneMessage {
+  type: 'session-gone';
+  nodeId: string;
+  sessionId: string;
+}
+
+/** A job: end these sessions of a dead node (run their services' end hooks) once. */
+export interface ReapMessage {
+  type: 'reap';
+  nodeId: string;
+  sessions: PresenceSession[];
+}
+
+export type PresenceMessage = HeartbeatMessage | SessionUpdateMessage | SessionGoneMessage;
+
 /** The whole cluster protocol: a closed set of typed messages. */
-export type BusMessage = CallbackMessage | ReplyMessage;
+export type BusMessage = CallbackMessage | ReplyMessage | PresenceMessage | ReapMessage;

@@ -2,6 +2,7 @@ import type { BusAddress } from './bus-address';
 import type { BusMessage } from './bus-message';
 
 export type BusHandler = (message: BusMessage, address: BusAddress) => void;
+export type JobHandler = (message: BusMessage) => Promise<void>;
 
 export interface PublishOptions {
   /**
@@ -9,6 +10,13 @@ export interface PublishOptions {
    * a NoRouteError. Used for messages to one session, never for topics.
    */
   mandatory?: boolean;
+}
+
+export interface BusStats {
+  /** Messages this node received, by topic routing key, or by kind for sessions, nodes and broadcasts. */
+  delivered: Record<string, number>;
+  published: number;
+  reconnects: number;
 }
 
 /**
@@ -19,12 +27,25 @@ export interface PublishOptions {
  */
 export interface Bus {
   readonly nodeId: string;
-  /** Connects and starts delivering to `handler`; binds the node's own address. */
-  start(handler: BusHandler): Promise<void>;
+  /** False while the transport is down; publishes then fail fast. */
+  readonly connected: boolean;
+  /**
+   * Starts delivering to `handler`; binds the node's own address and the
+   * broadcast address. `onUp` runs after every (re)connection.
+   */
+  start(handler: BusHandler, onUp?: () => void): Promise<void>;
   publish(address: BusAddress, message: BusMessage, options?: PublishOptions): Promise<void>;
-  /** Declares interest: messages to `address` start reaching this node. Idempotent. */
+  /** Declares interest: messages to `address` start reaching this node. Idempotent; kept across reconnects. */
   bind(address: BusAddress): Promise<void>;
   unbind(address: BusAddress): Promise<void>;
+  /**
+   * Hands a job to exactly one node at a time (a single active consumer).
+   * A job whose node dies before finishing it goes to the next node.
+   */
+  enqueueJob(queue: string, message: BusMessage): Promise<void>;
+  /** Registers this node as a consumer of a job queue; call before start(). */
+  consumeJobs(queue: string, handler: JobHandler): void;
+  stats(): BusStats;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DuplexError } from '../protocol';
-import type { Bus, BusHandler, PublishOptions } from './bus';
-import { BusAddress, nodeAddress, routingKey } from './bus-address';
+import type { Bus, BusHandler, BusStats, JobHandler, PublishOptions } from './bus';
+import { BROADCAST, BusAddress, nodeAddress, routingKey } from './bus-address';
+import { BusCounters } from './bus-stats';
 import type { BusMessage } from './bus-message';
 import { NoRouteError } from './no-route.error';
 
@@ -45,19 +46,28 @@ export class MemoryBroker {
 /** The embedded default bus: no broker, one process. */
 export class MemoryBus implements Bus {
   private handler: BusHandler | null = null;
+  private readonly counters = new BusCounters();
+  private readonly jobs = new Map<string, JobHandler>();
 
   constructor(
     readonly nodeId: string = randomUUID(),
     private readonly broker: MemoryBroker = MemoryBroker.shared,
   ) {}
 
-  async start(handler: BusHandler): Promise<void> {
+  get connected(): boolean {
+    return this.handler !== null;
+  }
+
+  async start(handler: BusHandler, onUp?: () => void): Promise<void> {
     this.handler = handler;
     this.broker.bind(routingKey(nodeAddress(this.nodeId)), this);
+    this.broker.bind(routingKey(BROADCAST), this);
+    onUp?.();
   }
 
   async publish(address: BusAddress, message: BusMessage, options: PublishOptions = {}): Promise<void> {
     if (!this.handler) throw new DuplexError('UNAVAILABLE', 'bus is not started');
+    this.counters.published++;
     const routed = this.broker.route(address, message);
     if (routed === 0 && options.mandatory) throw new NoRouteError(address);
   }
@@ -70,6 +80,21 @@ export class MemoryBus implements Bus {
     this.broker.unbind(routingKey(address), this);
   }
 
+  consumeJobs(queue: string, handler: JobHandler): void {
+    this.jobs.set(queue, handler);
+  }
+
+  /** One process is the whole cluster: the job runs here. */
+  async enqueueJob(queue: string, message: BusMessage): Promise<void> {
+    const handler = this.jobs.get(queue);
+    if (!handler) throw new DuplexError('UNAVAILABLE', `no consumer of job queue "${queue}"`);
+    queueMicrotask(() => void handler(structuredClone(message)).catch(() => undefined));
+  }
+
+  stats(): BusStats {
+    return this.counters.snapshot();
+  }
+
   async close(): Promise<void> {
     this.broker.unbindAll(this);
     this.handler = null;
@@ -77,6 +102,10 @@ export class MemoryBus implements Bus {
 
   /** Delivery is asynchronous, as on a real transport, and FIFO per bus. */
   enqueue(message: BusMessage, address: BusAddress): void {
-    queueMicrotask(() => this.handler?.(message, address));
+    queueMicrotask(() => {
+      if (!this.handler) return;
+      this.counters.delivery(address);
+      this.handler(message, address);
+    });
   }
 }

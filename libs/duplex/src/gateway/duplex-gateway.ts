@@ -85,9 +85,9 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       }
     }
     const resumeId = resumeToken === undefined ? null : this.tokens.verify(resumeToken);
-    const resumed = resumeId === null ? null : this.node.sessions.resume(resumeId);
+    const resumed = resumeId === null ? null : await this.node.resumeSession(resumeId);
     const data = socket.data as SocketData;
-    data.session = resumed ?? (await this.node.sessions.open(identity));
+    data.session = resumed ?? (await this.node.openSession(identity));
     data.resumed = resumed !== null;
     data.lastSeq = resumed ? (lastSeq ?? 0) : 0;
   }

@@ -6,6 +6,10 @@ import type { ClientConnection } from '../runtime/client-connection';
 export class SocketConnection implements ClientConnection {
   constructor(private readonly socket: Socket) {}
 
+  close(): void {
+    this.socket.disconnect(true);
+  }
+
   send(frame: CallbackFrame): void {
     this.socket.emit(EVENTS.callback, frame);
   }

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
 import { BusAddress, nodeAddress, sessionAddress, topicAddress } from '../cluster/bus-address';
-import type { CallbackMessage, BusMessage, ReplyMessage } from '../cluster/bus-message';
+import type { CallbackMessage, ReplyMessage } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { Ack, CallbackFrame, DuplexError } from '../protocol';
 import type { Session } from './session';
@@ -59,7 +59,7 @@ export class CallbackRouter {
   }
 
   /** Everything the bus delivers to this node comes through here. */
-  handle(message: BusMessage, address: BusAddress): void {
+  handle(message: CallbackMessage | ReplyMessage, address: BusAddress): void {
     if (message.type === 'reply') return this.settle(message);
     const frame: CallbackFrame = { service: message.service, method: message.method, args: message.args };
     if (address.kind === 'topic') {

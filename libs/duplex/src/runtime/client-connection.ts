@@ -9,4 +9,6 @@ export interface ClientConnection {
   send(frame: CallbackFrame): void;
   /** Request-reply callback: resolves with the client's ack, rejects on timeout or disconnect. */
   request(frame: CallbackFrame, timeoutMs: number): Promise<Ack>;
+  /** Closes the link from the server side. */
+  close(): void;
 }

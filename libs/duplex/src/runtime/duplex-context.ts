@@ -35,4 +35,14 @@ export class DuplexContext {
   unsubscribe(topic: string): Promise<void> {
     return this.node.unsubscribe(currentSession(), topic);
   }
+
+  /** Sets (or, with undefined, removes) a JSON attribute of the caller's session; see SessionInfo.attributes. */
+  setAttribute(key: string, value: unknown): void {
+    this.node.setAttribute(currentSession(), key, value);
+  }
+
+  /** Subscribers of a topic on every node of the cluster (remote ones as of their node's last announcement). */
+  members(topic: string): SessionInfo[] {
+    return this.node.members(topic);
+  }
 }

@@ -1,16 +1,19 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { BUS, type Bus } from '../cluster/bus';
+import type { BusAddress } from '../cluster/bus-address';
+import type { BusMessage, PresenceSession } from '../cluster/bus-message';
 import type { ContractDefinition } from '../contracts/contract';
 import { DUPLEX_SERVICE } from '../contracts/duplex-service.decorator';
-import { hasSessionEndHook } from '../contracts/session-info';
+import { hasSessionEndHook, SessionInfo } from '../contracts/session-info';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
+import { ClusterPresence } from '../presence/cluster-presence';
 import { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { callContext } from './call-context';
 import { CallbackRouter } from './callback-router';
 import { OperationDispatcher } from './operation-dispatcher';
 import { ServiceRegistry } from './service-registry';
-import type { Session } from './session';
+import { Session } from './session';
 import { SessionRegistry } from './session-registry';
 
 /**
@@ -25,6 +28,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   readonly sessions: SessionRegistry;
   readonly router: CallbackRouter;
   readonly dispatcher: OperationDispatcher;
+  readonly presence: ClusterPresence;
 
   constructor(
     @Inject(BUS) readonly bus: Bus,
@@ -32,9 +36,19 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     private readonly discovery: DiscoveryService,
   ) {
     this.subscriptions = new TopicSubscriptions(bus);
-    this.sessions = new SessionRegistry(bus, this.subscriptions, options, (session) => this.runEndHooks(session));
+    this.sessions = new SessionRegistry(bus, this.subscriptions, options, {
+      ended: (session) => this.runEndHooks(session),
+      removed: (session) => this.presence.gone(session.id),
+    });
     this.router = new CallbackRouter(bus, this.subscriptions, (id) => this.sessions.get(id));
     this.dispatcher = new OperationDispatcher(this.services, options.maxCallBytes);
+    this.presence = new ClusterPresence(
+      bus,
+      options,
+      () => [...this.sessions.all()].map((s) => s.presence()),
+      (session) => this.endRemote(session),
+      (sessionId) => this.sessions.evict(sessionId),
+    );
   }
 
   get nodeId(): string {
@@ -47,25 +61,90 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
         wrapper.metatype && wrapper.instance ? Reflect.getMetadata(DUPLEX_SERVICE, wrapper.metatype) : undefined;
       if (contract) this.services.register(contract, wrapper.instance as object);
     }
-    await this.bus.start((message, address) => this.router.handle(message, address));
+    this.presence.start();
+    await this.bus.start(
+      (message, address) => this.receive(message, address),
+      () => this.presence.busUp(),
+    );
     const names = this.services.all().map((s) => s.contract.name);
     this.logger.log(`node ${this.nodeId} hosts ${names.join(', ') || 'no services'}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.presence.stop();
     this.router.close();
     await this.bus.close();
+  }
+
+  async openSession(identity: unknown): Promise<Session> {
+    const session = await this.sessions.open(identity);
+    this.announce(session);
+    return session;
+  }
+
+  /** The session with this id, here or (taken over) from another node; null if it is gone. */
+  async resumeSession(sessionId: string): Promise<Session | null> {
+    const local = this.sessions.resume(sessionId);
+    if (local) return local;
+    const remote = this.presence.find(sessionId);
+    if (!remote) return null;
+    const session = await this.sessions.adopt(remote);
+    for (const topic of remote.topics) await this.subscribe(session, topic);
+    this.announce(session);
+    this.logger.log(`session ${sessionId} moved to this node`);
+    return session;
   }
 
   async subscribe(session: Session, topic: string): Promise<void> {
     if (session.ended) return;
     session.topics.add(topic);
     await this.subscriptions.subscribe(topic, session.id);
+    this.announce(session);
   }
 
   async unsubscribe(session: Session, topic: string): Promise<void> {
-    session.topics.delete(topic);
+    if (!session.topics.delete(topic)) return;
     await this.subscriptions.unsubscribe(topic, session.id);
+    this.announce(session);
+  }
+
+  setAttribute(session: Session, key: string, value: unknown): void {
+    if (value === undefined) delete session.attributes[key];
+    else session.attributes[key] = value;
+    this.announce(session);
+  }
+
+  /** Subscribers of a topic on every node. */
+  members(topic: string): SessionInfo[] {
+    const local = [...this.subscriptions.local(topic)].map((id) => this.sessions.get(id)).filter((s) => s !== undefined);
+    return [...local, ...this.presence.remoteMembers(topic)];
+  }
+
+  private announce(session: Session): void {
+    if (!session.ended) this.presence.announce(session.presence());
+  }
+
+  private receive(message: BusMessage, address: BusAddress): void {
+    switch (message.type) {
+      case 'callback':
+      case 'reply':
+        return this.router.handle(message, address);
+      case 'heartbeat':
+      case 'session-update':
+      case 'session-gone':
+        return this.presence.handle(message);
+      case 'reap':
+        return; // jobs arrive through the job queue, not here
+    }
+  }
+
+  /** Ends a session of a dead node here, as if it had been ours. */
+  private async endRemote(info: PresenceSession): Promise<void> {
+    const session = new Session(info.id, info.identity, 1, 0);
+    session.attributes = { ...info.attributes };
+    session.ended = true;
+    this.logger.log(`ending session ${info.id} of a dead node`);
+    await this.runEndHooks(session);
   }
 
   private async runEndHooks(session: Session): Promise<void> {

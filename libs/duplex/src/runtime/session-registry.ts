@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
 import { sessionAddress } from '../cluster/bus-address';
+import type { PresenceSession } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import type { ClientConnection } from './client-connection';
 import { Session } from './session';
@@ -10,6 +11,13 @@ export interface SessionLimits {
   sessionGraceMs: number;
   maxPendingCalls: number;
   replayWindow: number;
+}
+
+export interface SessionLifecycle {
+  /** Runs the services' end hooks. */
+  ended(session: Session): Promise<void>;
+  /** The session left this node (ended or moved away). */
+  removed(session: Session): void;
 }
 
 /**
@@ -25,7 +33,7 @@ export class SessionRegistry {
     private readonly bus: Bus,
     private readonly subscriptions: TopicSubscriptions,
     private readonly limits: SessionLimits,
-    private readonly onEnd: (session: Session) => Promise<void>,
+    private readonly lifecycle: SessionLifecycle,
   ) {}
 
   get size(): number {
@@ -36,12 +44,19 @@ export class SessionRegistry {
     return this.sessions.get(sessionId);
   }
 
+  all(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
   async open(identity: unknown): Promise<Session> {
-    const session = new Session(randomUUID(), identity, this.limits.maxPendingCalls, this.limits.replayWindow);
-    // Bound before the client hears of it, so no callback to it can miss.
-    await this.bus.bind(sessionAddress(session.id));
-    this.sessions.set(session.id, session);
-    return session;
+    return this.add(new Session(randomUUID(), identity, this.limits.maxPendingCalls, this.limits.replayWindow));
+  }
+
+  /** Takes over a session that lived on another node; the caller restores its subscriptions. */
+  async adopt(info: PresenceSession): Promise<Session> {
+    const session = new Session(info.id, info.identity, this.limits.maxPendingCalls, this.limits.replayWindow);
+    session.attributes = { ...info.attributes };
+    return this.add(session);
   }
 
   /** The live session with this id, its grace timer stopped; null if it ended or never lived here. */
@@ -67,17 +82,40 @@ export class SessionRegistry {
   async end(session: Session): Promise<void> {
     if (session.ended) return;
     session.ended = true;
-    if (session.graceTimer) clearTimeout(session.graceTimer);
     this.sessions.delete(session.id);
+    if (session.graceTimer) clearTimeout(session.graceTimer);
     try {
-      await this.onEnd(session);
+      await this.lifecycle.ended(session);
     } catch (error) {
       this.logger.error(`session ${session.id} end hook failed: ${(error as Error).stack}`);
     }
+    await this.release(session);
+  }
+
+  /** The session resumed on another node: let it go here without ending it. */
+  evict(sessionId: string): void {
+    const session = this.sessions.get(sessionId);
+    if (!session) return;
+    session.ended = true;
+    this.sessions.delete(sessionId);
+    if (session.graceTimer) clearTimeout(session.graceTimer);
+    session.disconnect();
+    void this.release(session);
+  }
+
+  private async add(session: Session): Promise<Session> {
+    // Bound before the client hears of it, so no callback to it can miss.
+    await this.bus.bind(sessionAddress(session.id));
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  private async release(session: Session): Promise<void> {
     await Promise.allSettled([
       ...[...session.topics].map((topic) => this.subscriptions.unsubscribe(topic, session.id)),
       this.bus.unbind(sessionAddress(session.id)),
     ]);
     session.topics.clear();
+    this.lifecycle.removed(session);
   }
 }

@@ -11,6 +11,7 @@ class Recorder implements ClientConnection {
   async request(): Promise<Ack> {
     return { ok: true, result: 'answered' };
   }
+  close(): void {}
 }
 
 const frame = (n: number): CallbackFrame => ({ service: 's', method: 'm', args: [n] });

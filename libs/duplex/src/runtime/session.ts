@@ -1,3 +1,4 @@
+import type { PresenceSession } from '../cluster/bus-message';
 import type { SessionInfo } from '../contracts/session-info';
 import type { Ack, CallbackFrame } from '../protocol';
 import type { ClientConnection } from './client-connection';
@@ -18,6 +19,7 @@ interface WaitingRequest {
  */
 export class Session implements SessionInfo {
   readonly topics = new Set<string>();
+  attributes: Record<string, unknown> = {};
   readonly queue: SerialQueue;
   private connection: ClientConnection | null = null;
   private seq = 0;
@@ -37,6 +39,17 @@ export class Session implements SessionInfo {
 
   get connected(): boolean {
     return this.connection !== null;
+  }
+
+  /** What the rest of the cluster learns about this session. */
+  presence(): PresenceSession {
+    return { id: this.id, identity: this.identity, topics: [...this.topics], attributes: this.attributes };
+  }
+
+  /** Drops the connection without ending the session (it moved to another node). */
+  disconnect(): void {
+    this.connection?.close();
+    this.connection = null;
   }
 
   /** How many one-way callbacks after `lastSeq` fell out of the replay window. */
