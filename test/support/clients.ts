@@ -16,9 +16,9 @@ export class Clients {
 }
 
 /** Resolves when `predicate` holds, polling; rejects with `what` after `ms`. */
-export async function eventually(predicate: () => boolean, what: string, ms = 5_000): Promise<void> {
+export async function eventually(predicate: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -41,7 +41,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
       removed: (session) => this.presence.gone(session.id),
     });
     this.router = new CallbackRouter(bus, this.subscriptions, (id) => this.sessions.get(id));
-    this.dispatcher = new OperationDispatcher(this.services, options.maxCallBytes);
+    this.dispatcher = new OperationDispatcher(this.services, options.maxCallBytes, () => bus.connected);
     this.presence = new ClusterPresence(
       bus,
       options,

@@ -24,6 +24,8 @@ export class OperationDispatcher {
   constructor(
     private readonly services: ServiceRegistry,
     private readonly maxCallBytes: number,
+    /** False while the cluster bus is down. */
+    private readonly available: () => boolean,
   ) {}
 
   async dispatch(session: Session, frame: unknown): Promise<Ack> {
@@ -54,6 +56,9 @@ export class OperationDispatcher {
     if (!checked.success) {
       throw new DuplexError('INVALID_ARGUMENTS', `${name}.${op}: ${z.prettifyError(checked.error).replace(/\n\s*/g, ' ')}`);
     }
+
+    // Refused before the handler runs, so no handler half-applies a change it cannot announce.
+    if (!this.available()) throw new DuplexError('UNAVAILABLE', 'the cluster bus is unavailable; try again shortly');
 
     const handler = (service.instance as Record<string, (...a: unknown[]) => unknown>)[op];
     const invoke = () => callContext.run(session, async () => handler.apply(service.instance, checked.data as unknown[]));

@@ -1,0 +1,186 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { beerInventoryContract } from '../../apps/demo/src/beer-inventory/beer-inventory.contract';
+import { echoContract } from '../../apps/demo/src/echo/echo.contract';
+import { seatBookingContract } from '../../apps/demo/src/seat-booking/seat-booking.contract';
+import { statusContract } from '../../apps/demo/src/status/status.contract';
+import { Clients, eventually, settle } from '../support/clients';
+import { delivered, removeTopology, startClusterNode, suitePrefix } from '../support/cluster';
+import type { NodeProcess } from '../support/node-process';
+import { io } from 'socket.io-client';
+
+/** Three real node processes on one real RabbitMQ, clients spread over them. */
+describe('three nodes on RabbitMQ', () => {
+  const prefix = suitePrefix('three');
+  const clients = new Clients();
+  let nodes: NodeProcess[] = [];
+
+  beforeAll(async () => {
+    nodes = await Promise.all([1, 2, 3].map((i) => startClusterNode(i, { prefix, env: { BEER_INITIAL_INVENTORY: '10' } })));
+    // Every node has heard every other before the scenarios start.
+    for (const node of nodes) {
+      await eventually(async () => (await health(node)).nodes.length === 3, `${node.nodeId} to see the cluster`, 10_000);
+    }
+  });
+  afterEach(() => clients.closeAll());
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await removeTopology(prefix);
+  });
+
+  it('calls the caller back whichever node it is on', async () => {
+    for (const node of nodes) {
+      const texts: string[] = [];
+      const client = await clients.connect(node.url);
+      await client.service(statusContract, { showStatus: (t) => void texts.push(t) }).dataUpdated();
+      await eventually(() => texts.length === 3, `status callbacks on ${node.nodeId}`);
+      expect(texts).toEqual([0, 1, 2].map((i) => `Call back request from Service ${i} Time`));
+    }
+  });
+
+  it('gives every guest every other guest\'s notifications exactly once, in the order their node raised them', async () => {
+    const names = ['ann', 'ben', 'cat', 'dan', 'eve', 'fay'];
+    const guests = await Promise.all(
+      names.map(async (name, i) => {
+        const heard: string[] = [];
+        const client = await clients.connect(nodes[i % 3].url);
+        const party = client.service(beerInventoryContract, {
+          notifyGuestJoinedParty: (who) => void heard.push(`joined ${who}`),
+          notifyBeerInventoryChanged: (who, n) => void heard.push(`${who} -> ${n}`),
+          notifyGuestLeftParty: (who) => void heard.push(`left ${who}`),
+        });
+        return { name, client, party, heard };
+      }),
+    );
+    for (const guest of guests) await guest.party.joinTheParty(guest.name);
+    // Each joiner is announced to everyone who joined before.
+    await eventually(() => guests.every((g, i) => g.heard.length === names.length - 1 - i), 'join notifications');
+    guests.forEach((g, i) => expect(g.heard).toEqual(names.slice(i + 1).map((n) => `joined ${n}`)));
+    guests.forEach((g) => (g.heard.length = 0));
+
+    // ann, ben and cat are on three different nodes; each node counts its own inventory (until shared state).
+    const [ann, ben, cat] = guests;
+    await ann.party.makeBeerRun('ann', 5);
+    await ben.party.drinkBeer('ben');
+    await cat.party.drinkBeer('cat');
+    await ann.party.drinkBeer('ann');
+    await ben.party.makeBeerRun('ben', 2);
+    const expected: Record<string, string[]> = {
+      ann: ['ann -> 15', 'ann -> 14'],
+      ben: ['ben -> 9', 'ben -> 11'],
+      cat: ['cat -> 9'],
+    };
+    await eventually(() => guests.every((g) => g.heard.length === 5), 'inventory notifications');
+    await settle();
+    for (const guest of guests) {
+      expect(guest.heard).toHaveLength(5);
+      for (const [who, sequence] of Object.entries(expected)) {
+        expect(guest.heard.filter((h) => h.startsWith(`${who} `))).toEqual(sequence);
+      }
+    }
+
+    await cat.party.leaveTheParty('cat');
+    guests[4].client.close(); // eve disconnects
+    const others = guests.filter((g) => g.name !== 'cat' && g.name !== 'eve');
+    await eventually(() => others.every((g) => g.heard.filter((h) => h.startsWith('left')).length === 2), 'leaves');
+    await settle(500);
+    for (const guest of others) expect(guest.heard.filter((h) => h.startsWith('left')).sort()).toEqual(['left cat', 'left eve']);
+  });
+
+  it('returns a client\'s answer to a request-reply callback from node 1 to node 3, and TIMEOUT when unanswered', async () => {
+    const onThree = await clients.connect(nodes[2].url);
+    onThree.service(echoContract, { answer: (q) => `node 3 says ${q}` });
+    const silent = await clients.connect(nodes[2].url);
+    silent.service(echoContract, { answer: () => new Promise<string>(() => undefined) });
+    const asker = (await clients.connect(nodes[0].url)).service(echoContract);
+    expect(onThree.nodeId).not.toBe((await asker.whoAmI()).nodeId);
+
+    await expect(asker.askSession(onThree.sessionId!, 'hello')).resolves.toBe('node 3 says hello');
+    await expect(asker.askSession(silent.sessionId!, 'hello?')).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(asker.askSession('nobody', 'hello?')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('delivers a topic only to nodes with a subscriber of it', async () => {
+    const show = `interest-${Date.now()}`;
+    const key = `topic.show.${show}`;
+    const told: string[] = [];
+    for (const node of nodes.slice(0, 2)) {
+      const watcher = (await clients.connect(node.url)).service(seatBookingContract, {
+        seatSelected: (_, seat) => void told.push(seat),
+      });
+      await watcher.getSeatMap(show);
+    }
+    // The selector on node 3 never subscribes: node 3 has no interest in the show.
+    const selector = (await clients.connect(nodes[2].url)).service(seatBookingContract);
+    for (const seat of ['A1', 'A2', 'A3']) expect(await selector.selectSeat(show, seat)).toBe(true);
+    await eventually(() => told.length === 6, 'both watchers told of three seats');
+    const [one, two, three] = await Promise.all(nodes.map(delivered));
+    expect([one[key], two[key], three[key] ?? 0]).toEqual([3, 3, 0]);
+  });
+
+  it('moves a session to the node its client resumes on, without ending it', async () => {
+    const heard: string[] = [];
+    const watcher = await clients.connect(nodes[0].url);
+    watcher.service(beerInventoryContract, {
+      notifyGuestJoinedParty: (who) => void heard.push(`joined ${who}`),
+      notifyGuestLeftParty: (who) => void heard.push(`left ${who}`),
+    });
+    await watcher.service(beerInventoryContract).joinTheParty('watcher');
+    const mover = await clients.connect(nodes[1].url);
+    await mover.service(beerInventoryContract).joinTheParty('mover');
+    await eventually(() => heard.includes('joined mover'), 'the mover joined');
+    const { session: token } = await mover.ready();
+
+    const resumed = io(nodes[2].url, { transports: ['websocket'], reconnection: false, auth: { session: token } });
+    try {
+      const frame = await new Promise<{ sessionId: string; resumed: boolean; nodeId: string }>((r) => resumed.once('session', r));
+      expect(frame).toMatchObject({ sessionId: mover.sessionId, resumed: true, nodeId: nodes[2].nodeId });
+      // The old node lets go of it: its connection there is closed, and nobody hears the mover leave.
+      await eventually(() => !mover.socket.connected, 'the old connection closed');
+      await settle(2_500); // past heartbeat timeout and grace
+      expect(heard).toEqual(['joined mover']);
+    } finally {
+      resumed.close();
+    }
+  });
+
+  it('ends a killed node\'s sessions exactly once: its guests leave for everyone, and the survivors serve on', async () => {
+    const [first, doomed, third] = nodes;
+    const heardOn = async (node: NodeProcess, name: string) => {
+      const heard: string[] = [];
+      const client = await clients.connect(node.url);
+      const party = client.service(beerInventoryContract, {
+        notifyGuestLeftParty: (who) => void heard.push(who),
+        notifyGuestJoinedParty: () => undefined,
+        notifyBeerInventoryChanged: () => undefined,
+      });
+      await party.joinTheParty(name);
+      return heard;
+    };
+    const survivorA = await heardOn(first, 'stayer-1');
+    const survivorB = await heardOn(third, 'stayer-3');
+    await heardOn(doomed, 'doomed-a');
+    await heardOn(doomed, 'doomed-b');
+    await settle(700); // a heartbeat carries the doomed node's guests to the others
+
+    const killedAt = Date.now();
+    await doomed.kill();
+    await eventually(() => survivorA.length === 2 && survivorB.length === 2, 'the doomed guests to leave', 10_000);
+    const took = Date.now() - killedAt;
+    await settle(2_000);
+    expect(survivorA.sort()).toEqual(['doomed-a', 'doomed-b']);
+    expect(survivorB.sort()).toEqual(['doomed-a', 'doomed-b']);
+    // Heartbeat timeout (1.2 s) + grace (1 s), with room for a loaded machine.
+    expect(took).toBeLessThan(1_200 + 1_000 + 2_000);
+
+    for (const node of [first, third]) {
+      const texts: string[] = [];
+      const client = await clients.connect(node.url);
+      await client.service(statusContract, { showStatus: (t) => void texts.push(t) }).dataUpdated();
+      await eventually(() => texts.length === 3, `${node.nodeId} still serving`);
+    }
+  });
+});
+
+async function health(node: NodeProcess): Promise<{ nodes: string[] }> {
+  return (await (await fetch(`${node.url}/health`)).json()) as { nodes: string[] };
+}

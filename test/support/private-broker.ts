@@ -1,0 +1,97 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './node-process';
+
+/**
+ * A RabbitMQ node of the suite's own, beside the machine's shared broker, on
+ * its own ports and data folder, so a test can stop and restart it without
+ * disturbing anyone. Needs rabbitmq-server installed (Debian: rabbitmq-server).
+ */
+export class PrivateBroker {
+  readonly nodeName: string;
+  private readonly base: string;
+
+  private constructor(
+    readonly port: number,
+    private readonly distPort: number,
+  ) {
+    this.nodeName = `duplex-test-${port}@localhost`;
+    this.base = mkdtempSync(join(tmpdir(), 'duplex-rabbit-'));
+    writeFileSync(join(this.base, 'rabbitmq.conf'), `listeners.tcp.local = 127.0.0.1:${port}\nloopback_users = none\n`);
+    if (asRabbitmq()) execFileSync('chown', ['-R', 'rabbitmq:rabbitmq', this.base]);
+  }
+
+  static async create(): Promise<PrivateBroker> {
+    if (spawnSync('which', ['rabbitmq-server']).status !== 0) {
+      throw new Error('this suite starts a RabbitMQ of its own and needs rabbitmq-server (apt-get install rabbitmq-server)');
+    }
+    return new PrivateBroker(await freePort(), await freePort());
+  }
+
+  get url(): string {
+    return `amqp://guest:guest@127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.run('rabbitmq-server', ['-detached']);
+    const deadline = Date.now() + 60_000;
+    while (!(await listening(this.port))) {
+      if (Date.now() > deadline) throw new Error(`private RabbitMQ did not listen on ${this.port} within 60 s; see ${this.base}/log`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** Stops the node (all connections drop) and waits until its port is closed. */
+  async stop(): Promise<void> {
+    this.run('rabbitmqctl', ['-n', this.nodeName, 'stop']);
+    const deadline = Date.now() + 30_000;
+    while (await listening(this.port)) {
+      if (Date.now() > deadline) throw new Error('private RabbitMQ did not stop');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async destroy(): Promise<void> {
+    if (await listening(this.port)) await this.stop().catch(() => undefined);
+    rmSync(this.base, { recursive: true, force: true });
+  }
+
+  private run(command: string, args: string[]): void {
+    const env = {
+      ...process.env,
+      RABBITMQ_NODENAME: this.nodeName,
+      RABBITMQ_NODE_PORT: String(this.port),
+      RABBITMQ_DIST_PORT: String(this.distPort),
+      RABBITMQ_CONFIG_FILE: join(this.base, 'rabbitmq'),
+      RABBITMQ_MNESIA_BASE: join(this.base, 'mnesia'),
+      RABBITMQ_LOG_BASE: join(this.base, 'log'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: join(this.base, 'enabled_plugins'),
+    };
+    // The broker refuses to run as root: drop to the rabbitmq user when we are root.
+    const [file, argv] = asRabbitmq()
+      ? ['runuser', ['-u', 'rabbitmq', '--', 'env', 'HOME=/var/lib/rabbitmq', command, ...args]]
+      : [command, args];
+    const result = spawnSync(file, argv, { env, encoding: 'utf8', timeout: 60_000 });
+    if (result.status !== 0 && command !== 'rabbitmqctl') {
+      throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr || result.stdout}`);
+    }
+  }
+}
+
+function asRabbitmq(): boolean {
+  return process.getuid?.() === 0;
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
