@@ -13,7 +13,8 @@ export function createBus(
   if (!url) return new MemoryBus(nodeId);
   const prefix = amqp.prefix ?? env.AMQP_PREFIX ?? 'duplex';
   new Logger('Bus').log(`node ${nodeId} uses RabbitMQ at ${redact(url)} (prefix "${prefix}")`);
-  return new AmqpBus({ url, nodeId, prefix });
+  const maxBackoffMs = Number(env.AMQP_MAX_BACKOFF_MS) || undefined;
+  return new AmqpBus({ url, nodeId, prefix, maxBackoffMs });
 }
 
 function redact(url: string): string {
