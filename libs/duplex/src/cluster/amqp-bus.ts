@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import * as amqp from 'amqplib';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type * as amqp from 'amqplib';
+import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { AmqpConnection, AmqpSession } from './amqp-connection';
 import { DuplexError } from '../protocol';
 import type { Bus, BusHandler, BusStats, JobHandler, PublishOptions } from './bus';
 import { BROADCAST, BusAddress, nodeAddress, parseRoutingKey, routingKey } from './bus-address';
@@ -45,26 +46,33 @@ export class AmqpBus implements Bus {
   private readonly jobs = new Map<string, JobHandler>();
   private readonly returned = new Set<string>();
   private readonly counters = new BusCounters();
-  private connection: ChannelModel | null = null;
+  private readonly connection: AmqpConnection;
   private publisher: ConfirmChannel | null = null;
   private consumer: Channel | null = null;
   private handler: BusHandler | null = null;
   private onUp: (() => void) | undefined;
-  private up = false;
-  private closed = false;
-  private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | null = null;
   private nextMessageId = 0;
 
-  constructor(private readonly options: AmqpBusOptions) {
+  constructor(options: AmqpBusOptions) {
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'duplex';
     this.exchange = `${this.prefix}.callbacks`;
     this.queue = `${this.prefix}.node.${this.nodeId}`;
+    this.connection = new AmqpConnection(
+      { url: options.url, name: `duplex bus ${this.nodeId}`, minBackoffMs: options.minBackoffMs, maxBackoffMs: options.maxBackoffMs },
+      (session) => this.setup(session),
+      {
+        up: () => this.onUp?.(),
+        down: () => {
+          this.publisher = this.consumer = null;
+          this.returned.clear();
+        },
+      },
+    );
   }
 
   get connected(): boolean {
-    return this.up;
+    return this.connection.connected && this.publisher !== null;
   }
 
   /** Resolves after the first connection attempt; if it failed, the bus keeps retrying in the background. */
@@ -73,7 +81,7 @@ export class AmqpBus implements Bus {
     this.onUp = onUp;
     this.interests.add(routingKey(nodeAddress(this.nodeId)));
     this.interests.add(routingKey(BROADCAST));
-    await this.connect();
+    await this.connection.start();
   }
 
   consumeJobs(queue: string, handler: JobHandler): void {
@@ -81,13 +89,11 @@ export class AmqpBus implements Bus {
   }
 
   async enqueueJob(queue: string, message: BusMessage): Promise<void> {
-    const publisher = this.ready();
-    await this.confirm(publisher, '', this.jobQueue(queue), message, { persistent: true });
+    await this.confirm(this.ready(), '', this.jobQueue(queue), message, { persistent: true });
   }
 
   async publish(address: BusAddress, message: BusMessage, options: PublishOptions = {}): Promise<void> {
-    const publisher = this.ready();
-    await this.confirm(publisher, this.exchange, routingKey(address), message, { mandatory: options.mandatory }, address);
+    await this.confirm(this.ready(), this.exchange, routingKey(address), message, { mandatory: options.mandatory }, address);
     this.counters.published++;
   }
 
@@ -106,20 +112,32 @@ export class AmqpBus implements Bus {
   }
 
   stats(): BusStats {
-    return this.counters.snapshot();
+    return { ...this.counters.snapshot(), reconnects: this.connection.reconnects };
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    this.up = false;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    const connection = this.connection;
-    this.connection = this.publisher = this.consumer = null;
-    await connection?.close().catch(() => undefined);
+  close(): Promise<void> {
+    this.publisher = this.consumer = null;
+    return this.connection.close();
+  }
+
+  private async setup(session: AmqpSession): Promise<void> {
+    const publisher = await session.confirmChannel();
+    const consumer = await session.channel();
+    publisher.on('return', (message: ConsumeMessage) => this.returned.add(message.properties.messageId));
+    await publisher.assertExchange(this.exchange, 'topic', { durable: true });
+    await consumer.assertQueue(this.queue, { exclusive: true, autoDelete: true, durable: false });
+    for (const key of this.interests) await consumer.bindQueue(this.queue, this.exchange, key);
+    await consumer.consume(this.queue, (message) => message && this.deliver(message), { noAck: true });
+    for (const [queue, handler] of this.jobs) await this.consumeJobQueue(session, queue, handler);
+    this.publisher = publisher;
+    this.consumer = consumer;
+    this.logger.log(`node ${this.nodeId} on the broker: ${this.interests.size} bindings on ${this.queue}`);
   }
 
   private ready(): ConfirmChannel {
-    if (!this.up || !this.publisher) throw new DuplexError('UNAVAILABLE', 'the message bus is unavailable; try again shortly');
+    if (!this.connected || !this.publisher) {
+      throw new DuplexError('UNAVAILABLE', 'the message bus is unavailable; try again shortly');
+    }
     return this.publisher;
   }
 
@@ -148,51 +166,8 @@ export class AmqpBus implements Bus {
     });
   }
 
-  private async connect(): Promise<void> {
-    let connection: ChannelModel | null = null;
-    try {
-      connection = await amqp.connect(this.options.url, {
-        clientProperties: { connection_name: `duplex node ${this.nodeId}` },
-      });
-      const current = connection;
-      current.on('error', (error: Error) => this.logger.warn(`broker connection error: ${error.message}`));
-      current.on('close', () => this.lost(current));
-      const publisher = await current.createConfirmChannel();
-      const consumer = await current.createChannel();
-      for (const channel of [publisher, consumer]) {
-        // A channel closed by the broker (a protocol error) takes the connection down with it, so
-        // recovery has one path: reconnect and re-declare everything.
-        channel.on('error', (error: Error) => this.logger.warn(`broker channel error: ${error.message}`));
-        channel.on('close', () => void current.close().catch(() => undefined));
-      }
-      publisher.on('return', (message: ConsumeMessage) => this.returned.add(message.properties.messageId));
-      await publisher.assertExchange(this.exchange, 'topic', { durable: true });
-      await consumer.assertQueue(this.queue, { exclusive: true, autoDelete: true, durable: false });
-      for (const key of this.interests) await consumer.bindQueue(this.queue, this.exchange, key);
-      await consumer.consume(this.queue, (message) => message && this.deliver(message), { noAck: true });
-      for (const [queue, handler] of this.jobs) await this.consumeJobQueue(current, queue, handler);
-      if (this.closed) {
-        await current.close();
-        return;
-      }
-      this.connection = current;
-      this.publisher = publisher;
-      this.consumer = consumer;
-      this.up = true;
-      if (this.attempt > 0) this.counters.reconnects++;
-      this.attempt = 0;
-      this.logger.log(`node ${this.nodeId} on the broker: ${this.interests.size} bindings on ${this.queue}`);
-      this.onUp?.();
-    } catch (error) {
-      this.logger.warn(`broker unreachable (${(error as Error).message}); retrying`);
-      await connection?.close().catch(() => undefined);
-      this.scheduleReconnect();
-    }
-  }
-
-  private async consumeJobQueue(connection: ChannelModel, queue: string, handler: JobHandler): Promise<void> {
-    const channel = await connection.createChannel();
-    channel.on('error', (error: Error) => this.logger.warn(`job channel error: ${error.message}`));
+  private async consumeJobQueue(session: AmqpSession, queue: string, handler: JobHandler): Promise<void> {
+    const channel = await session.channel();
     await channel.prefetch(1);
     const name = this.jobQueue(queue);
     await channel.assertQueue(name, {
@@ -212,27 +187,6 @@ export class AmqpBus implements Bus {
         },
       );
     });
-  }
-
-  private lost(connection: ChannelModel): void {
-    if (connection !== this.connection) return;
-    this.up = false;
-    this.connection = this.publisher = this.consumer = null;
-    this.returned.clear();
-    if (this.closed) return;
-    this.logger.warn('lost the broker connection; reconnecting');
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.reconnectTimer) return;
-    const min = this.options.minBackoffMs ?? 100;
-    const max = this.options.maxBackoffMs ?? 5_000;
-    const delay = Math.min(max, min * 2 ** this.attempt++) * (0.8 + Math.random() * 0.4);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.connect();
-    }, delay);
   }
 
   private deliver(message: ConsumeMessage): void {

@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { DuplexError } from '../protocol';
+import { MemoryLog, MemoryLogStore } from './memory-log';
+import { ReplicatedStore } from './replicated-store';
+import type { Replica, ReplicationLog } from './replication-log';
+import type { LogEntry } from './state-command';
+
+describe('ReplicatedStore on the memory log', () => {
+  const stores: ReplicatedStore[] = [];
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+  });
+  const replicas = async (count: number, log = new MemoryLogStore()) => {
+    const started = Array.from({ length: count }, () => new ReplicatedStore(new MemoryLog(log)));
+    stores.push(...started);
+    await Promise.all(started.map((s) => s.start()));
+    return started;
+  };
+
+  it('gives every replica the same state and each writer its own result', async () => {
+    const [a, b, c] = await replicas(3);
+    const results = await Promise.all([a, b, c].flatMap((s) => [s.setIfAbsent('seat', 'x'), s.setIfAbsent('seat', 'y')]));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    await a.set('barrier', 1); // a's own write is applied: everything before it too
+    expect(new Set([a, b, c].map((s) => s.get('seat'))).size).toBe(1);
+  });
+
+  it('reads its own writes at once', async () => {
+    const [a] = await replicas(1);
+    await a.increment('beer', 5, { min: 0 });
+    expect(a.get('beer')).toBe(5);
+    expect(await a.increment('beer', -6, { min: 0 })).toEqual({ applied: false, value: 5 });
+    expect(a.get('beer')).toBe(5);
+  });
+
+  it('catches a late replica up on everything before it serves', async () => {
+    const log = new MemoryLogStore();
+    const [a] = await replicas(1, log);
+    for (let i = 0; i < 50; i++) await a.increment('n', 1);
+    const [late] = await replicas(1, log);
+    expect(late.ready).toBe(true);
+    expect(late.get('n')).toBe(50);
+  });
+
+  it('retries a failed append with the same id, so the change applies once', async () => {
+    const inner = new MemoryLog(new MemoryLogStore());
+    let failures = 2;
+    const flaky: ReplicationLog = {
+      get connected() {
+        return inner.connected;
+      },
+      start: (replica: Replica) => inner.start(replica),
+      close: () => inner.close(),
+      append: async (entry: LogEntry) => {
+        await inner.append(entry); // durably appended...
+        if (entry.command.op !== 'noop' && failures-- > 0) throw new DuplexError('UNAVAILABLE', 'confirm lost'); // ...but unconfirmed
+      },
+    };
+    const store = new ReplicatedStore(flaky, { retryDelayMs: 5 });
+    stores.push(store);
+    await store.start();
+    expect(await store.increment('n', 1)).toEqual({ applied: true, value: 1 });
+    await store.set('barrier', true);
+    expect(store.get('n')).toBe(1);
+  });
+
+  it('answers TIMEOUT when the log never takes the change', async () => {
+    const inner = new MemoryLog(new MemoryLogStore());
+    const down: ReplicationLog = {
+      get connected() {
+        return inner.connected;
+      },
+      start: (replica: Replica) => inner.start(replica),
+      close: () => inner.close(),
+      append: async (entry: LogEntry) => {
+        if (entry.command.op !== 'noop') throw new DuplexError('UNAVAILABLE', 'down');
+        await inner.append(entry);
+      },
+    };
+    const store = new ReplicatedStore(down, { commandTimeoutMs: 100, retryDelayMs: 10 });
+    stores.push(store);
+    await store.start();
+    await expect(store.set('k', 1)).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+});
