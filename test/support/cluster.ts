@@ -28,13 +28,13 @@ export async function startClusterNode(index: number, options: ClusterOptions): 
   });
 }
 
-/** Deletes what a suite declared that outlives its nodes (the durable exchange and job queue). */
+/** Deletes what a suite declared that outlives its nodes: the exchange, the job queue, the state stream and snapshot. */
 export async function removeTopology(prefix: string, url = process.env.AMQP_URL): Promise<void> {
   if (!url) return;
   const connection = await amqp.connect(url);
   try {
     const channel = await connection.createChannel();
-    await channel.deleteQueue(`${prefix}.jobs.reaper`);
+    for (const queue of ['jobs.reaper', 'state', 'state.snapshot']) await channel.deleteQueue(`${prefix}.${queue}`);
     await channel.deleteExchange(`${prefix}.callbacks`);
   } finally {
     await connection.close().catch(() => undefined);

@@ -6,6 +6,9 @@ import { DUPLEX_OPTIONS, DuplexOptions, ResolvedDuplexOptions, resolveOptions } 
 import { DuplexGateway } from './gateway/duplex-gateway';
 import { DuplexContext } from './runtime/duplex-context';
 import { DuplexNode } from './runtime/duplex-node';
+import { createLog } from './state/create-log';
+import { ReplicatedStore } from './state/replicated-store';
+import { REPLICATION_LOG, type ReplicationLog } from './state/replication-log';
 
 /**
  * Import once in the root module. Services are ordinary providers marked with
@@ -25,11 +28,21 @@ export class DuplexModule {
           useFactory: (resolved: ResolvedDuplexOptions) => resolved.bus ?? createBus(resolved.nodeId, resolved.amqp),
           inject: [DUPLEX_OPTIONS],
         },
+        {
+          provide: REPLICATION_LOG,
+          useFactory: (resolved: ResolvedDuplexOptions) => resolved.log ?? createLog(resolved.nodeId, resolved.amqp),
+          inject: [DUPLEX_OPTIONS],
+        },
+        {
+          provide: ReplicatedStore,
+          useFactory: (log: ReplicationLog) => new ReplicatedStore(log),
+          inject: [REPLICATION_LOG],
+        },
         DuplexNode,
         DuplexContext,
         DuplexGateway,
       ],
-      exports: [DuplexContext, DuplexNode, DUPLEX_OPTIONS],
+      exports: [DuplexContext, DuplexNode, ReplicatedStore, DUPLEX_OPTIONS],
     };
   }
 }

@@ -14,3 +14,7 @@ export { DuplexContext } from './runtime/duplex-context';
 export { CallbackHub } from './runtime/callback-hub';
 export { DuplexNode } from './runtime/duplex-node';
 export { DuplexGateway } from './gateway/duplex-gateway';
+export { ReplicatedStore } from './state/replicated-store';
+export type { Json, IncrementResult, StateCommand } from './state/state-command';
+export { MemoryLog, MemoryLogStore } from './state/memory-log';
+export { AmqpStreamLog } from './state/amqp-stream-log';

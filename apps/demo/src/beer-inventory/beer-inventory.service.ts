@@ -1,64 +1,67 @@
-import { Logger } from '@nestjs/common';
 import {
   DuplexContext,
   DuplexError,
   DuplexService,
   OnSessionEnd,
   OperationHandlers,
+  ReplicatedStore,
   SessionInfo,
 } from '../../../../libs/duplex/src';
 import { beerInventoryContract, PARTY_TOPIC } from './beer-inventory.contract';
 
 const INITIAL_INVENTORY = Number(process.env.BEER_INITIAL_INVENTORY ?? 6);
+const INVENTORY = 'beer:inventory';
+const GUESTS = 'beer:guests';
 /** The session attribute that makes a session a guest. */
 const GUEST = 'guestName';
 
 /**
- * The beer party. A guest is a session subscribed to the party with a
- * `guestName` attribute; the name is fixed at join and must match on every
- * later call, so one guest cannot drink in another's name. The attribute
- * travels with the session's presence, so when a node dies, the node that
- * ends its sessions still knows who left.
+ * The beer party, one party for the whole cluster. The inventory and the
+ * guest list live in the replicated store, so every node sees the same
+ * numbers; increments are bounded at zero by the store itself, so no race
+ * between nodes can drink below it. A guest's name is also a session
+ * attribute, so the node that ends a dead node's session knows who left.
  */
 @DuplexService(beerInventoryContract)
 export class BeerInventoryService implements OperationHandlers<typeof beerInventoryContract>, OnSessionEnd {
-  private readonly logger = new Logger(BeerInventoryService.name);
   private readonly clients;
-  private inventory = INITIAL_INVENTORY;
 
-  constructor(private readonly duplex: DuplexContext) {
+  constructor(
+    private readonly duplex: DuplexContext,
+    private readonly state: ReplicatedStore,
+  ) {
     this.clients = duplex.callbacks(beerInventoryContract);
   }
 
   async joinTheParty(guestName: string): Promise<number> {
     const joinedAs = guestOf(this.duplex.session);
-    if (joinedAs !== undefined) {
-      if (joinedAs !== guestName) throw new DuplexError('CONFLICT', `this session already joined as "${joinedAs}"`);
-      return this.inventory;
+    if (joinedAs !== undefined && joinedAs !== guestName) {
+      throw new DuplexError('CONFLICT', `this session already joined as "${joinedAs}"`);
     }
-    if (this.duplex.members(PARTY_TOPIC).some((guest) => guestOf(guest) === guestName)) {
-      throw new DuplexError('CONFLICT', `a guest named "${guestName}" is already at the party`);
+    if (joinedAs === undefined) {
+      // The set is the cluster-wide guard: one name, one guest, whatever the race.
+      if (!(await this.state.setAdd(GUESTS, guestName))) {
+        throw new DuplexError('CONFLICT', `a guest named "${guestName}" is already at the party`);
+      }
+      this.duplex.setAttribute(GUEST, guestName);
+      await this.duplex.subscribe(PARTY_TOPIC);
+      await this.clients.others(PARTY_TOPIC).notifyGuestJoinedParty(guestName);
     }
-    this.duplex.setAttribute(GUEST, guestName);
-    await this.duplex.subscribe(PARTY_TOPIC);
-    await this.clients.others(PARTY_TOPIC).notifyGuestJoinedParty(guestName);
-    return this.inventory;
+    return this.inventory();
   }
 
   async makeBeerRun(guestName: string, numberOfBeers: number): Promise<void> {
     this.checkGuest(guestName);
-    this.inventory += numberOfBeers;
-    await this.clients.topic(PARTY_TOPIC).notifyBeerInventoryChanged(guestName, this.inventory);
+    await this.ensureInventory();
+    const { value } = await this.state.increment(INVENTORY, numberOfBeers);
+    await this.clients.topic(PARTY_TOPIC).notifyBeerInventoryChanged(guestName, value);
   }
 
   async drinkBeer(guestName: string): Promise<void> {
     this.checkGuest(guestName);
-    if (this.inventory === 0) {
-      this.logger.debug(`${guestName} wanted a beer, but there is none`);
-      return;
-    }
-    this.inventory -= 1;
-    await this.clients.topic(PARTY_TOPIC).notifyBeerInventoryChanged(guestName, this.inventory);
+    await this.ensureInventory();
+    const { applied, value } = await this.state.increment(INVENTORY, -1, { min: 0 });
+    if (applied) await this.clients.topic(PARTY_TOPIC).notifyBeerInventoryChanged(guestName, value);
   }
 
   async leaveTheParty(guestName: string): Promise<void> {
@@ -70,13 +73,25 @@ export class BeerInventoryService implements OperationHandlers<typeof beerInvent
     await this.leave(session);
   }
 
-  /** Clearing the attribute is the guard: whichever of leave and disconnect comes first notifies, once. */
+  /** Removal from the guest set is the guard: leave, disconnect and reaper notify once between them. */
   private async leave(session: SessionInfo): Promise<void> {
     const guestName = guestOf(session);
     if (guestName === undefined) return;
     this.duplex.setAttribute(GUEST, undefined);
     await this.duplex.unsubscribe(PARTY_TOPIC);
-    await this.clients.others(PARTY_TOPIC).notifyGuestLeftParty(guestName);
+    if (await this.state.setRemove(GUESTS, guestName)) {
+      await this.clients.others(PARTY_TOPIC).notifyGuestLeftParty(guestName);
+    }
+  }
+
+  private async inventory(): Promise<number> {
+    await this.ensureInventory();
+    return this.state.get<number>(INVENTORY)!;
+  }
+
+  /** The first use anywhere stocks the party; set-if-absent makes every later one a no-op. */
+  private async ensureInventory(): Promise<void> {
+    if (this.state.get(INVENTORY) === undefined) await this.state.setIfAbsent(INVENTORY, INITIAL_INVENTORY);
   }
 
   private checkGuest(guestName: string): void {

@@ -94,7 +94,7 @@ export class AmqpConnection {
   }
 }
 
-/** What `setup` gets: channels wired so that a broker-closed channel takes the connection down. */
+/** What `setup` gets: channels wired so that a channel the broker closes takes the connection down. */
 export class AmqpSession {
   constructor(
     readonly connection: ChannelModel,
@@ -111,8 +111,12 @@ export class AmqpSession {
 
   private async watch<T extends Channel>(opening: Promise<T>): Promise<T> {
     const channel = await opening;
-    channel.on('error', (error: Error) => this.logger.warn(`channel error: ${error.message}`));
-    channel.on('close', () => void this.connection.close().catch(() => undefined));
+    // The broker closes a channel with an error (amqplib emits 'error', then 'close'); a
+    // channel we close ourselves only emits 'close' and must not take the connection down.
+    channel.on('error', (error: Error) => {
+      this.logger.warn(`channel error: ${error.message}`);
+      void this.connection.close().catch(() => undefined);
+    });
     return channel;
   }
 }

@@ -33,6 +33,8 @@ export interface PresenceSession {
 export interface HeartbeatMessage {
   type: 'heartbeat';
   nodeId: string;
+  /** Random per process: a node restarted under the same id is a new incarnation, and the old one's sessions are gone. */
+  incarnation: string;
   sessions: PresenceSession[];
   /** The node is shutting down: start its sessions' grace period now. */
   leaving?: boolean;

@@ -117,6 +117,24 @@ describe('ClusterPresence', () => {
     expect(a.ended).toEqual([]);
   });
 
+  it('ends the sessions of a node restarted under the same id, even within the grace period', async () => {
+    const broker = new MemoryBroker();
+    const a = new TestNode('a', broker);
+    const b = new TestNode('b', broker);
+    nodes.push(a, b);
+    await a.start();
+    await b.start();
+    b.sessions.push({ id: 'old', identity: null, topics: [], attributes: {} });
+    await sleep(60);
+    await b.crash();
+    const reborn = new TestNode('b', broker); // a new process: new incarnation, new sessions
+    reborn.sessions.push({ id: 'new', identity: null, topics: [], attributes: {} });
+    nodes.push(reborn);
+    await reborn.start();
+    await sleep(timing.sessionGraceMs + 60);
+    expect(a.ended).toEqual(['old']);
+  });
+
   it('starts the grace period at once for a node that says it is leaving', async () => {
     const [a, b] = await cluster('a', 'b');
     b.sessions.push({ id: 'polite', identity: null, topics: [], attributes: {} });

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
 import { BROADCAST } from '../cluster/bus-address';
 import type { BusMessage, PresenceMessage, PresenceSession, ReapMessage } from '../cluster/bus-message';
@@ -13,6 +14,7 @@ export interface PresenceTiming {
 
 interface RemoteNode {
   lastSeen: number;
+  incarnation: string | null;
   sessions: Map<string, PresenceSession>;
 }
 
@@ -33,6 +35,7 @@ export class ClusterPresence {
   private readonly nodes = new Map<string, RemoteNode>();
   private readonly pendingReaps = new Map<string, NodeJS.Timeout>();
   private readonly reaped = new Set<string>();
+  private readonly incarnation = randomUUID();
   private upSince = Date.now();
   private timer: NodeJS.Timeout | null = null;
 
@@ -67,10 +70,17 @@ export class ClusterPresence {
     if (message.nodeId === this.bus.nodeId) return;
     const node = this.node(message.nodeId);
     switch (message.type) {
-      case 'heartbeat':
+      case 'heartbeat': {
         if (message.leaving) return this.dead(message.nodeId, message.sessions);
+        if (node.incarnation !== null && node.incarnation !== message.incarnation) {
+          // Restarted under the same id: the old process's sessions died with it.
+          const gone = [...node.sessions.values()].filter((s) => !message.sessions.some((n) => n.id === s.id));
+          if (gone.length > 0) this.dead(`${message.nodeId} (before its restart)`, gone, false);
+        }
+        node.incarnation = message.incarnation;
         node.sessions = new Map(message.sessions.map((s) => [s.id, s]));
         break;
+      }
       case 'session-update':
         node.sessions.set(message.session.id, message.session);
         // The session resumed on that node: our copy is stale, without ending it.
@@ -112,7 +122,7 @@ export class ClusterPresence {
   private node(nodeId: string): RemoteNode {
     let node = this.nodes.get(nodeId);
     if (!node) {
-      this.nodes.set(nodeId, (node = { lastSeen: Date.now(), sessions: new Map() }));
+      this.nodes.set(nodeId, (node = { lastSeen: Date.now(), incarnation: null, sessions: new Map() }));
       this.logger.log(`node ${nodeId} joined`);
     }
     node.lastSeen = Date.now();
@@ -136,8 +146,8 @@ export class ClusterPresence {
     }
   }
 
-  private dead(nodeId: string, sessions: PresenceSession[]): void {
-    this.nodes.delete(nodeId);
+  private dead(nodeId: string, sessions: PresenceSession[], forget = true): void {
+    if (forget) this.nodes.delete(nodeId);
     this.logger.warn(`node ${nodeId} is gone; its ${sessions.length} sessions end in ${this.timing.sessionGraceMs} ms`);
     const timer = setTimeout(() => {
       this.pendingReaps.delete(nodeId);
@@ -168,7 +178,13 @@ export class ClusterPresence {
   private async heartbeat(leaving = false): Promise<void> {
     if (!this.bus.connected) return;
     await this.bus
-      .publish(BROADCAST, { type: 'heartbeat', nodeId: this.bus.nodeId, sessions: this.local(), leaving })
+      .publish(BROADCAST, {
+        type: 'heartbeat',
+        nodeId: this.bus.nodeId,
+        incarnation: this.incarnation,
+        sessions: this.local(),
+        leaving,
+      })
       .catch(() => undefined);
   }
 

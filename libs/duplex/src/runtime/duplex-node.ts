@@ -8,6 +8,7 @@ import { DUPLEX_SERVICE } from '../contracts/duplex-service.decorator';
 import { hasSessionEndHook, SessionInfo } from '../contracts/session-info';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import { ClusterPresence } from '../presence/cluster-presence';
+import { ReplicatedStore } from '../state/replicated-store';
 import { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { callContext } from './call-context';
 import { CallbackRouter } from './callback-router';
@@ -34,6 +35,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     @Inject(BUS) readonly bus: Bus,
     @Inject(DUPLEX_OPTIONS) readonly options: ResolvedDuplexOptions,
     private readonly discovery: DiscoveryService,
+    readonly store: ReplicatedStore,
   ) {
     this.subscriptions = new TopicSubscriptions(bus);
     this.sessions = new SessionRegistry(bus, this.subscriptions, options, {
@@ -41,7 +43,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
       removed: (session) => this.presence.gone(session.id),
     });
     this.router = new CallbackRouter(bus, this.subscriptions, (id) => this.sessions.get(id));
-    this.dispatcher = new OperationDispatcher(this.services, options.maxCallBytes, () => bus.connected);
+    this.dispatcher = new OperationDispatcher(this.services, options.maxCallBytes, () => this.ready);
     this.presence = new ClusterPresence(
       bus,
       options,
@@ -55,6 +57,11 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     return this.bus.nodeId;
   }
 
+  /** Serving: the bus is up and the shared state has caught up. */
+  get ready(): boolean {
+    return this.bus.connected && this.store.ready;
+  }
+
   async onModuleInit(): Promise<void> {
     for (const wrapper of this.discovery.getProviders()) {
       const contract: ContractDefinition | undefined =
@@ -66,6 +73,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
       (message, address) => this.receive(message, address),
       () => this.presence.busUp(),
     );
+    // Serve only once the replica has caught up with the cluster's state.
+    await this.store.start();
     const names = this.services.all().map((s) => s.contract.name);
     this.logger.log(`node ${this.nodeId} hosts ${names.join(', ') || 'no services'}`);
   }
@@ -73,6 +82,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.presence.stop();
     this.router.close();
+    await this.store.close();
     await this.bus.close();
   }
 
