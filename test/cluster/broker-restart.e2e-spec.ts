@@ -68,4 +68,51 @@ describe('a broker restart', () => {
     // Nobody was taken for dead while the broker was away.
     expect(heard.filter((h) => h.startsWith('left'))).toEqual([]);
   });
+
+  it('loses no acknowledged state change and applies none twice across the restart', async () => {
+    const quiet = { notifyGuestJoinedParty: () => undefined, notifyGuestLeftParty: () => undefined, notifyBeerInventoryChanged: () => undefined };
+    const join = async (node: NodeProcess, name: string) => {
+      const party = (await clients.connect(node.url, { callTimeoutMs: 30_000 })).service(beerInventoryContract, quiet);
+      return { party, inventory: await party.joinTheParty(name) };
+    };
+    const runners = [await join(nodes[0], 'runner-a'), await join(nodes[1], 'runner-b')];
+    const start = runners[1].inventory;
+
+    let running = true;
+    let acknowledged = 0;
+    let refused = 0;
+    const loops = runners.map(async ({ party }, i) => {
+      while (running) {
+        try {
+          await party.makeBeerRun(i === 0 ? 'runner-a' : 'runner-b', 1);
+          acknowledged++;
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'UNAVAILABLE' }); // refused before it was accepted
+          refused++;
+        }
+        await settle(20);
+      }
+    });
+
+    await settle(500);
+    await broker.stop();
+    await settle(1_000);
+    await broker.start();
+    await eventually(async () => (await healthy(nodes[0])) && (await healthy(nodes[1])), 'both nodes to reconnect', 30_000);
+    await settle(500);
+    running = false;
+    await Promise.all(loops);
+    expect(refused).toBeGreaterThan(0); // the outage really happened under load
+
+    // A session's calls run in order: this read answers after all its accepted runs applied.
+    await Promise.all(runners.map(({ party }, i) => party.joinTheParty(i === 0 ? 'runner-a' : 'runner-b')));
+    const expected = start + acknowledged;
+    let answers: number[] = [];
+    let readers = 0;
+    await eventually(async () => {
+      answers = await Promise.all(nodes.map(async (node) => (await join(node, `reader-${++readers}`)).inventory));
+      return answers.every((n) => n === expected);
+    }, `both nodes to answer ${expected}`, 15_000);
+    expect(answers).toEqual([expected, expected]);
+  });
 });
