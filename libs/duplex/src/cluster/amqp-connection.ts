@@ -53,7 +53,8 @@ export class AmqpConnection {
   private async connect(): Promise<void> {
     let connection: ChannelModel | null = null;
     try {
-      connection = await amqp.connect(this.options.url, { clientProperties: { connection_name: this.options.name } });
+      // noDelay: with Nagle on, every small frame waits for the broker's delayed ACK, ~40 ms a hop.
+      connection = await amqp.connect(this.options.url, { noDelay: true, clientProperties: { connection_name: this.options.name } });
       const current = connection;
       current.on('error', (error: Error) => this.logger.warn(`connection error: ${error.message}`));
       current.on('close', () => this.lost(current));
