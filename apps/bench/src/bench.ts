@@ -1,0 +1,184 @@
+/**
+ * npm run bench — this project beside raw amqplib and Socket.IO with the
+ * Redis adapter, on this machine, in one run: cross-node callback latency,
+ * fan-out throughput, memory per idle connection, and scaling over nodes.
+ * Every server and client group is a process of its own on loopback; all are
+ * stopped before it exits. Writes .bench/bench.json and .bench/bench.svg.
+ */
+import * as amqp from 'amqplib';
+import Redis from 'ioredis';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { renderChart } from './chart';
+import { fanoutRamp, FanoutResult, RampOptions } from './fanout';
+import { crossNodeLatency, LatencyRates, LatencyResult, rawLatency } from './latency';
+import { memoryPerConnection, MemoryResult } from './memory';
+import { stopAll } from './processes';
+import { PAYLOAD_BYTES } from './publisher';
+import { round } from './stats';
+import type { BenchEnv } from './systems';
+import { Row, table } from './table';
+
+const env: BenchEnv = {
+  amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  prefix: `bench-${Date.now().toString(36)}`,
+};
+const RATES: LatencyRates = { light: 50, heavy: 1_000, durationMs: 3_000, subscribers: 10 };
+const RAMP: RampOptions = { subscribers: 1_000, groups: 2, startRate: 5, factor: 1.5, stepMs: 2_000, maxSteps: 12, tailMs: 500 };
+const IDLE_CONNECTIONS = 2_000;
+
+interface Results {
+  latency: { duplex: LatencyResult; amqp: LatencyResult; socketio: LatencyResult };
+  fanout: { duplex: FanoutResult; socketio: FanoutResult };
+  memory: { duplex: MemoryResult; socketio: MemoryResult };
+  scaling: FanoutResult[];
+}
+
+async function reachable(): Promise<void> {
+  const connection = await amqp.connect(env.amqpUrl).catch((error: Error) => {
+    throw new Error(`RabbitMQ at AMQP_URL is unreachable (${error.message}); start one (rabbitmq-server -detached) or set AMQP_URL`);
+  });
+  await connection.close();
+  const redis = new Redis(env.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  await redis.connect().catch((error: Error) => {
+    throw new Error(`Redis at REDIS_URL is unreachable (${error.message}); start redis-server or set REDIS_URL`);
+  });
+  redis.disconnect();
+}
+
+async function removeTopology(): Promise<void> {
+  const connection = await amqp.connect(env.amqpUrl);
+  const channel = await connection.createChannel();
+  for (const queue of ['jobs.reaper', 'state', 'state.snapshot']) await channel.deleteQueue(`${env.prefix}.${queue}`);
+  await channel.deleteExchange(`${env.prefix}.callbacks`);
+  await connection.close();
+}
+
+function step(name: string): void {
+  console.log(`· ${name}`);
+}
+
+async function run(): Promise<Results> {
+  step(`cross-node latency, ${RATES.subscribers} subscribers, ${RATES.light} and ${RATES.heavy} publishes/s for ${RATES.durationMs / 1000} s`);
+  const latency = {
+    duplex: await crossNodeLatency('duplex', env, RATES),
+    amqp: await rawLatency(env, RATES),
+    socketio: await crossNodeLatency('socketio', env, RATES),
+  };
+  step(`fan-out: ${RAMP.subscribers} clients over 3 nodes, publish rate ×${RAMP.factor} every ${RAMP.stepMs / 1000} s until delivery falls behind`);
+  const fanout = {
+    duplex: await fanoutRamp('duplex', env, 3, RAMP),
+    socketio: await fanoutRamp('socketio', env, 3, RAMP),
+  };
+  step(`memory: ${IDLE_CONNECTIONS} idle connections`);
+  const memory = {
+    duplex: await memoryPerConnection('duplex', env, IDLE_CONNECTIONS),
+    socketio: await memoryPerConnection('socketio', env, IDLE_CONNECTIONS),
+  };
+  step('scaling: the fan-out ramp on 1 and 2 nodes (3 from above)');
+  const scaling = [await fanoutRamp('duplex', env, 1, RAMP), await fanoutRamp('duplex', env, 2, RAMP), fanout.duplex];
+  return { latency, fanout, memory, scaling };
+}
+
+function rows(results: Results): Row[] {
+  const { latency, fanout, memory, scaling } = results;
+  const latencyRows = (['light', 'heavy'] as const).flatMap((load) =>
+    (['p50', 'p99', 'max'] as const).map(
+      (q): Row => ({
+        figure: `latency ${load} (${RATES[load]}/s) ${q}, ms`,
+        duplex: latency.duplex[load][q],
+        amqp: latency.amqp[load][q],
+        socketio: latency.socketio[load][q],
+        better: 'lower',
+      }),
+    ),
+  );
+  return [
+    ...latencyRows,
+    { figure: `fan-out, ${fanout.duplex.subscribers} clients / 3 nodes, deliveries/s`, duplex: fanout.duplex.sustainedPerSecond, socketio: fanout.socketio.sustainedPerSecond, better: 'higher' },
+    { figure: 'memory per idle connection, KiB', duplex: memory.duplex.perConnectionKiB, socketio: memory.socketio.perConnectionKiB, better: 'lower' },
+    ...scaling.map((result): Row => ({ figure: `scaling: ${result.nodes} node${result.nodes > 1 ? 's' : ''}, deliveries/s`, duplex: result.sustainedPerSecond, better: 'higher' })),
+  ];
+}
+
+function chart(results: Results): string {
+  const { latency, fanout, memory, scaling } = results;
+  const latencyPanel = (load: 'light' | 'heavy') => ({
+    title: `Cross-node callback latency, ${load} (${RATES[load]} publishes/s × ${RATES.subscribers} subscribers)`,
+    unit: 'ms, lower is better',
+    bars: (['p50', 'p99'] as const).flatMap((q) => [
+      { label: `nest-duplex ${q}`, value: latency.duplex[load][q], series: 'duplex' as const },
+      { label: `raw amqplib ${q}`, value: latency.amqp[load][q], series: 'amqp' as const },
+      { label: `Socket.IO + Redis ${q}`, value: latency.socketio[load][q], series: 'socketio' as const },
+    ]),
+  });
+  return renderChart(`nest-duplex benchmarks, ${new Date().toISOString().slice(0, 10)}`, [
+    latencyPanel('light'),
+    latencyPanel('heavy'),
+    {
+      title: `Fan-out, ${fanout.duplex.subscribers} clients over 3 nodes`,
+      unit: 'deliveries/s sustained, higher is better',
+      bars: [
+        { label: 'nest-duplex', value: fanout.duplex.sustainedPerSecond, series: 'duplex' },
+        { label: 'Socket.IO + Redis', value: fanout.socketio.sustainedPerSecond, series: 'socketio' },
+      ],
+    },
+    {
+      title: 'Memory per idle connection',
+      unit: 'KiB, lower is better',
+      bars: [
+        { label: 'nest-duplex node', value: memory.duplex.perConnectionKiB, series: 'duplex' },
+        { label: 'bare Socket.IO server', value: memory.socketio.perConnectionKiB, series: 'socketio' },
+      ],
+    },
+    {
+      title: 'Scaling: the fan-out ramp over more nodes',
+      unit: 'deliveries/s sustained',
+      bars: scaling.map((result) => ({ label: `nest-duplex, ${result.nodes} node${result.nodes > 1 ? 's' : ''}`, value: result.sustainedPerSecond, series: 'duplex' as const })),
+    },
+  ]);
+}
+
+async function main(): Promise<void> {
+  await reachable();
+  console.log(`bench on ${process.env.AMQP_URL ? 'AMQP_URL' : 'the local RabbitMQ'} and ${process.env.REDIS_URL ? 'REDIS_URL' : 'the local Redis'}, payload ${PAYLOAD_BYTES} bytes`);
+  const started = Date.now();
+  try {
+    const results = await run();
+    const summary = rows(results);
+    console.log(`\n${table(summary)}\n`);
+    mkdirSync('.bench', { recursive: true });
+    const report = {
+      command: 'npm run bench',
+      date: new Date().toISOString(),
+      seconds: round((Date.now() - started) / 1000),
+      machine: { cpus: cpus().length, node: process.version },
+      settings: { payloadBytes: PAYLOAD_BYTES, latency: RATES, ramp: RAMP, idleConnections: IDLE_CONNECTIONS },
+      summary,
+      results,
+    };
+    writeFileSync('.bench/bench.json', JSON.stringify(report, null, 2));
+    writeFileSync('.bench/bench.svg', chart(results));
+    console.log(`written: .bench/bench.json, .bench/bench.svg (${report.seconds} s)`);
+  } finally {
+    stopAll();
+    await removeTopology().catch((error: Error) => console.error(`could not remove ${env.prefix}.*: ${error.message}`));
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    stopAll();
+    process.exit(130);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    stopAll();
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,58 @@
+import { collect, SubscriberGroup } from './processes';
+import { connectPublisher, pace } from './publisher';
+import { rawAmqpLatency } from './raw-amqp';
+import { Latency, summarize } from './stats';
+import { BenchEnv, startCluster, stopCluster } from './systems';
+import type { SystemKind } from './subscribers';
+
+export interface LatencyRates {
+  light: number;
+  heavy: number;
+  durationMs: number;
+  subscribers: number;
+}
+
+export type LatencyResult = Record<'light' | 'heavy', Latency & { deliveries: number; lost: number }>;
+
+/** A client on node A publishes to a topic; subscribers on node B are called back. */
+export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
+  const [a, b] = await startCluster(kind, 2, env);
+  const group = await SubscriberGroup.start({ type: 'connect', kind, urls: [b.url], count: rates.subscribers, topic: 'bench' });
+  const publisher = await connectPublisher(kind, a.url);
+  try {
+    const result = {} as LatencyResult;
+    for (const load of ['light', 'heavy'] as const) {
+      await group.reset(true);
+      const { sent } = await pace(rates[load], rates.durationMs, () => publisher.publish('bench'));
+      const expected = sent * rates.subscribers;
+      await drained([group], expected);
+      const { samples } = await collect([group], true);
+      result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
+    }
+    return result;
+  } finally {
+    publisher.close();
+    await group.stop();
+    await stopCluster([a, b]);
+  }
+}
+
+export async function rawLatency(env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
+  const result = {} as LatencyResult;
+  for (const load of ['light', 'heavy'] as const) {
+    const samples = await rawAmqpLatency(env.amqpUrl, env.prefix, rates[load], rates.durationMs);
+    const expected = Math.round((rates[load] * rates.durationMs) / 1000);
+    result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
+  }
+  return result;
+}
+
+/** Waits until `expected` deliveries arrived, or 5 s without reaching them. */
+export async function drained(groups: SubscriberGroup[], expected: number, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const report = await collect(groups);
+    if (report.delivered >= expected || Date.now() > deadline) return report;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

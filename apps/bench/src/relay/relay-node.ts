@@ -1,0 +1,25 @@
+/** A node as users deploy one (DuplexModule, /health), hosting only the benchmark's relay service. */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { HealthController } from '../../../demo/src/health.controller';
+import { DuplexModule } from '../../../../libs/duplex/src';
+import { RelayService } from './relay.service';
+
+@Module({
+  imports: [DuplexModule.forRoot()],
+  controllers: [HealthController],
+  providers: [RelayService],
+})
+class RelayModule {}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.create(RelayModule, { logger: ['warn', 'error'] });
+  app.enableShutdownHooks();
+  await app.listen(Number(process.env.PORT), '127.0.0.1');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+/**
+ * The baseline users compare us with: a bare Socket.IO server, with the Redis
+ * adapter when REDIS_URL is set. `join` puts the socket in a room; `publish`
+ * broadcasts to the room on every server.
+ */
+import { createAdapter } from '@socket.io/redis-adapter';
+import Redis from 'ioredis';
+import { createServer } from 'node:http';
+import { Server } from 'socket.io';
+
+const http = createServer((request, response) => {
+  response.writeHead(request.url === '/health' ? 200 : 404).end();
+});
+const io = new Server(http, { transports: ['websocket'] });
+
+if (process.env.REDIS_URL) {
+  const pub = new Redis(process.env.REDIS_URL);
+  const sub = pub.duplicate();
+  io.adapter(createAdapter(pub, sub, { key: process.env.REDIS_KEY ?? 'socket.io' }));
+}
+
+io.on('connection', (socket) => {
+  socket.on('join', (room: string, ack: () => void) => {
+    void socket.join(room);
+    ack();
+  });
+  socket.on('publish', (room: string, payload: string) => {
+    io.to(room).emit('message', payload);
+  });
+});
+
+http.listen(Number(process.env.PORT), '127.0.0.1');
+process.on('SIGTERM', () => io.close(() => process.exit(0)));

@@ -1,0 +1,90 @@
+/**
+ * A group of subscribed clients in a process of its own (forked by the
+ * benchmark), so clients do not share an event loop with the publisher.
+ * Payloads start with the publish time on the monotonic clock, which every
+ * process of this machine shares.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { DuplexClient } from '../../../libs/client/src';
+import { relayContract } from './relay/relay.contract';
+import { now } from './stats';
+
+export type SystemKind = 'duplex' | 'socketio';
+
+export type SubscriberRequest =
+  | { type: 'connect'; kind: SystemKind; urls: string[]; count: number; topic?: string }
+  | { type: 'reset'; keepSamples: boolean }
+  | { type: 'report'; samples: boolean };
+
+export interface SubscriberReport {
+  type: 'report';
+  delivered: number;
+  /** Monotonic time of the last delivery (ms). */
+  last: number;
+  samples: number[];
+}
+
+const closers: Array<() => void> = [];
+let delivered = 0;
+let last = 0;
+let keepSamples = false;
+let samples: number[] = [];
+
+function received(payload: string): void {
+  const at = now();
+  delivered++;
+  last = at;
+  if (keepSamples) samples.push(at - parseFloat(payload));
+}
+
+async function connectDuplex(url: string, topic?: string): Promise<void> {
+  const client = await DuplexClient.connect(url, { socket: { reconnection: false } });
+  closers.push(() => client.close());
+  const relay = client.service(relayContract, { message: received });
+  if (topic) await relay.join(topic);
+}
+
+async function connectSocketIo(url: string, topic?: string): Promise<void> {
+  const socket: Socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  closers.push(() => socket.close());
+  socket.on('message', received);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  if (topic) await socket.timeout(10_000).emitWithAck('join', topic);
+}
+
+async function connect(request: Extract<SubscriberRequest, { type: 'connect' }>): Promise<void> {
+  const one = request.kind === 'duplex' ? connectDuplex : connectSocketIo;
+  // A few at a time: a thousand handshakes at once would measure the accept queue, not the system.
+  for (let i = 0; i < request.count; i += 20) {
+    const batch = Array.from({ length: Math.min(20, request.count - i) }, (_, j) => one(request.urls[(i + j) % request.urls.length], request.topic));
+    await Promise.all(batch);
+  }
+}
+
+process.on('message', (request: SubscriberRequest) => {
+  const reply = (message: object) => process.send!(message);
+  switch (request.type) {
+    case 'connect':
+      connect(request).then(
+        () => reply({ type: 'connected' }),
+        (error: Error) => reply({ type: 'failed', message: error.message }),
+      );
+      return;
+    case 'reset':
+      delivered = 0;
+      last = 0;
+      samples = [];
+      keepSamples = request.keepSamples;
+      return reply({ type: 'reset' });
+    case 'report':
+      return reply({ type: 'report', delivered, last, samples: request.samples ? samples : [] } satisfies SubscriberReport);
+  }
+});
+
+process.on('disconnect', () => {
+  for (const close of closers) close();
+  process.exit(0);
+});
