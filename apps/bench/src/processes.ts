@@ -32,10 +32,13 @@ const SCRIPTS: Record<SystemKind, string> = {
   socketio: join(__dirname, 'socketio', 'socketio-node.js'),
 };
 
+/** Extra node flags for servers or client groups, e.g. BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=.bench/profiles". */
+const nodeArgs = (variable: string) => (process.env[variable] ?? '').split(' ').filter(Boolean);
+
 /** Starts a server of `kind` and waits until its /health answers 200. */
 export async function startServer(kind: SystemKind, env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [SCRIPTS[kind]], {
+  const child = spawn(process.execPath, [...nodeArgs('BENCH_SERVER_ARGS'), SCRIPTS[kind]], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -74,7 +77,10 @@ export class SubscriberGroup {
   private constructor(private readonly child: ChildProcess) {}
 
   static async start(request: Extract<SubscriberRequest, { type: 'connect' }>): Promise<SubscriberGroup> {
-    const child = fork(join(__dirname, 'subscribers.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(__dirname, 'subscribers.js'), [], {
+      execArgv: nodeArgs('BENCH_CLIENT_ARGS'),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     started.add(child);
     const group = new SubscriberGroup(child);
     const answer = await group.ask<{ type: string; message?: string }>(request, ['connected', 'failed']);

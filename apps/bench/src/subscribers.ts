@@ -88,3 +88,5 @@ process.on('disconnect', () => {
   for (const close of closers) close();
   process.exit(0);
 });
+// Exit rather than die on SIGTERM, so flags like --cpu-prof get to write their files.
+process.on('SIGTERM', () => process.exit(0));

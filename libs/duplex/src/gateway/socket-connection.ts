@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io';
 import { Ack, CallbackFrame, DuplexError, EVENTS } from '../protocol';
 import type { ClientConnection } from '../runtime/client-connection';
+import { callbackPacket, writePacket } from './callback-packet';
 
 /** A session's connection over one Socket.IO socket. */
 export class SocketConnection implements ClientConnection {
@@ -10,8 +11,8 @@ export class SocketConnection implements ClientConnection {
     this.socket.disconnect(true);
   }
 
-  send(frame: CallbackFrame): void {
-    this.socket.emit(EVENTS.callback, frame);
+  send(frame: CallbackFrame, seq: number): void {
+    writePacket(this.socket, callbackPacket(frame, seq));
   }
 
   async request(frame: CallbackFrame, timeoutMs: number): Promise<Ack> {

@@ -5,8 +5,8 @@ import type { Ack, CallbackFrame } from '../protocol';
  * socket; nothing below the gateway knows about Socket.IO.
  */
 export interface ClientConnection {
-  /** One-way callback. */
-  send(frame: CallbackFrame): void;
+  /** One-way callback, numbered `seq` in its session (the frame may be shared by several sessions). */
+  send(frame: CallbackFrame, seq: number): void;
   /** Request-reply callback: resolves with the client's ack, rejects on timeout or disconnect. */
   request(frame: CallbackFrame, timeoutMs: number): Promise<Ack>;
   /** Closes the link from the server side. */

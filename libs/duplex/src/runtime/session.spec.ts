@@ -5,8 +5,8 @@ import { Session } from './session';
 
 class Recorder implements ClientConnection {
   readonly sent: CallbackFrame[] = [];
-  send(frame: CallbackFrame): void {
-    this.sent.push(frame);
+  send(frame: CallbackFrame, seq: number): void {
+    this.sent.push({ ...frame, seq });
   }
   async request(): Promise<Ack> {
     return { ok: true, result: 'answered' };

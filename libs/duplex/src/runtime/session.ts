@@ -2,6 +2,7 @@ import type { PresenceSession } from '../cluster/bus-message';
 import type { SessionInfo } from '../contracts/session-info';
 import type { Ack, CallbackFrame } from '../protocol';
 import type { ClientConnection } from './client-connection';
+import { ReplayWindow } from './replay-window';
 import { SerialQueue } from './serial-queue';
 
 interface WaitingRequest {
@@ -22,8 +23,7 @@ export class Session implements SessionInfo {
   attributes: Record<string, unknown> = {};
   readonly queue: SerialQueue;
   private connection: ClientConnection | null = null;
-  private seq = 0;
-  private readonly history: CallbackFrame[] = [];
+  private readonly history: ReplayWindow<CallbackFrame>;
   private readonly waiting: WaitingRequest[] = [];
   graceTimer: NodeJS.Timeout | null = null;
   ended = false;
@@ -32,9 +32,10 @@ export class Session implements SessionInfo {
     readonly id: string,
     readonly identity: unknown,
     maxPendingCalls: number,
-    private readonly replayWindow: number,
+    replayWindow: number,
   ) {
     this.queue = new SerialQueue(maxPendingCalls);
+    this.history = new ReplayWindow(replayWindow);
   }
 
   get connected(): boolean {
@@ -54,14 +55,13 @@ export class Session implements SessionInfo {
 
   /** How many one-way callbacks after `lastSeq` fell out of the replay window. */
   missedSince(lastSeq: number): number {
-    const oldest = this.history[0]?.seq ?? this.seq + 1;
-    return Math.max(0, oldest - 1 - lastSeq);
+    return Math.max(0, this.history.oldestSeq - 1 - lastSeq);
   }
 
   /** Attaches a connection and replays the one-way callbacks after `lastSeq`. */
   attach(connection: ClientConnection, lastSeq = 0): void {
     this.connection = connection;
-    for (const frame of this.history) if (frame.seq! > lastSeq) connection.send(frame);
+    for (const [frame, seq] of this.history.after(lastSeq)) connection.send(frame, seq);
     for (const request of this.waiting.splice(0)) request.answer(connection.request(request.frame, request.timeoutMs));
   }
 
@@ -71,11 +71,10 @@ export class Session implements SessionInfo {
     return true;
   }
 
+  /** `frame` may be shared with other sessions: it is kept and sent as is, numbered beside it. */
   send(frame: CallbackFrame): void {
-    const numbered = { ...frame, seq: ++this.seq };
-    this.history.push(numbered);
-    if (this.history.length > this.replayWindow) this.history.shift();
-    this.connection?.send(numbered);
+    const seq = this.history.push(frame);
+    this.connection?.send(frame, seq);
   }
 
   request(frame: CallbackFrame, timeoutMs: number): Promise<Ack> {
