@@ -94,8 +94,19 @@ function rows(results: Results): Row[] {
       }),
     ),
   );
+  const hopRows = (['light', 'heavy'] as const).flatMap((load) =>
+    (['p50', 'p99'] as const).map(
+      (q): Row => ({
+        figure: `broker hop only, ${load}, ${q}, ms`,
+        duplex: latency.duplex[load].hop?.[q] ?? NaN,
+        amqp: latency.amqp[load][q],
+        better: 'lower',
+      }),
+    ),
+  );
   return [
     ...latencyRows,
+    ...hopRows,
     { figure: `fan-out, ${fanout.duplex.subscribers} clients / 3 nodes, deliveries/s`, duplex: fanout.duplex.sustainedPerSecond, socketio: fanout.socketio.sustainedPerSecond, better: 'higher' },
     { figure: 'memory per idle connection, KiB', duplex: memory.duplex.perConnectionKiB, socketio: memory.socketio.perConnectionKiB, better: 'lower' },
     ...scaling.map((result): Row => ({ figure: `scaling: ${result.nodes} node${result.nodes > 1 ? 's' : ''}, deliveries/s`, duplex: result.sustainedPerSecond, better: 'higher' })),
@@ -113,9 +124,18 @@ function chart(results: Results): string {
       { label: `Socket.IO + Redis ${q}`, value: latency.socketio[load][q], series: 'socketio' as const },
     ]),
   });
+  const hopPanel = {
+    title: 'The broker hop alone: node A publish → node B delivery, beside raw amqplib publish → consume',
+    unit: 'ms p50, lower is better',
+    bars: (['light', 'heavy'] as const).flatMap((load) => [
+      { label: `nest-duplex hop, ${load}`, value: latency.duplex[load].hop?.p50 ?? 0, series: 'duplex' as const },
+      { label: `raw amqplib, ${load}`, value: latency.amqp[load].p50, series: 'amqp' as const },
+    ]),
+  };
   return renderChart(`nest-duplex benchmarks, ${new Date().toISOString().slice(0, 10)}`, [
     latencyPanel('light'),
     latencyPanel('heavy'),
+    hopPanel,
     {
       title: `Fan-out, ${fanout.duplex.subscribers} clients over 3 nodes`,
       unit: 'deliveries/s sustained, higher is better',

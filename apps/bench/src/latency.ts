@@ -12,7 +12,14 @@ export interface LatencyRates {
   subscribers: number;
 }
 
-export type LatencyResult = Record<'light' | 'heavy', Latency & { deliveries: number; lost: number }>;
+export interface LoadLatency extends Latency {
+  deliveries: number;
+  lost: number;
+  /** This project only: the broker hop alone, node A's publish → node B's delivery, from node B's /health. */
+  hop?: Latency;
+}
+
+export type LatencyResult = Record<'light' | 'heavy', LoadLatency>;
 
 /** A client on node A publishes to a topic; subscribers on node B are called back. */
 export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
@@ -28,6 +35,7 @@ export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: L
       await drained([group], expected);
       const { samples } = await collect([group], true);
       result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
+      if (kind === 'duplex') result[load].hop = await deliveryLatency(b.url);
     }
     return result;
   } finally {
@@ -45,6 +53,13 @@ export async function rawLatency(env: BenchEnv, rates: LatencyRates): Promise<La
     result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
   }
   return result;
+}
+
+/** The node's recent bus delivery latency (the last 2,048 messages it received). */
+async function deliveryLatency(url: string): Promise<Latency> {
+  const health = (await (await fetch(`${url}/health`)).json()) as { bus: { latency: { delivery: Latency } } };
+  const { p50, p99, max } = health.bus.latency.delivery;
+  return { p50, p99, max };
 }
 
 /** Waits until `expected` deliveries arrived, or 5 s without reaching them. */

@@ -7,6 +7,7 @@ import type { Bus, BusHandler, BusStats, JobHandler, PublishOptions } from './bu
 import { BROADCAST, BusAddress, nodeAddress, parseRoutingKey, routingKey } from './bus-address';
 import type { BusMessage } from './bus-message';
 import { BusCounters } from './bus-stats';
+import { wallClockMs } from './latency-window';
 import { NoRouteError } from './no-route.error';
 
 export interface AmqpBusOptions {
@@ -18,6 +19,9 @@ export interface AmqpBusOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
+
+/** Header with the publisher's wall clock (ms), for the delivery latency of the hop. */
+const SENT_AT = 'x-sent-at';
 
 /** An idle job queue (no consumer, no use) is deleted by the broker after this long. */
 const JOB_QUEUE_EXPIRES_MS = 24 * 60 * 60 * 1000;
@@ -151,9 +155,12 @@ export class AmqpBus implements Bus {
   ): Promise<void> {
     const messageId = String(++this.nextMessageId);
     const content = Buffer.from(JSON.stringify(message));
+    const sentAt = wallClockMs();
+    const headers = { [SENT_AT]: sentAt };
     return new Promise<void>((resolve, reject) => {
       try {
-        channel.publish(exchange, key, content, { ...options, messageId, contentType: 'application/json' }, (error) => {
+        channel.publish(exchange, key, content, { ...options, messageId, headers, contentType: 'application/json' }, (error) => {
+          this.counters.publishLatency.record(wallClockMs() - sentAt);
           // The broker sends basic.return before the ack of an unroutable mandatory message.
           const unroutable = this.returned.delete(messageId);
           if (error) reject(new DuplexError('UNAVAILABLE', 'the message bus did not confirm the message'));
@@ -194,6 +201,8 @@ export class AmqpBus implements Bus {
     const decoded = this.decode(message);
     if (!address || !decoded || !this.handler) return;
     this.counters.delivery(address);
+    const sentAt = message.properties.headers?.[SENT_AT];
+    if (typeof sentAt === 'number') this.counters.deliveryLatency.record(wallClockMs() - sentAt);
     this.handler(decoded, address);
   }
 

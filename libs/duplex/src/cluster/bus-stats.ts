@@ -1,11 +1,16 @@
 import type { BusStats } from './bus';
 import { BusAddress, statsKey } from './bus-address';
+import { LatencyWindow } from './latency-window';
 
 /** Counters shared by the bus implementations. */
 export class BusCounters {
   private readonly delivered: Record<string, number> = {};
   published = 0;
   reconnects = 0;
+  /** From publish to the transport's confirm. */
+  readonly publishLatency = new LatencyWindow();
+  /** From publish on the sending node to delivery on this one: the cluster hop. */
+  readonly deliveryLatency = new LatencyWindow();
 
   delivery(address: BusAddress): void {
     const key = statsKey(address);
@@ -13,6 +18,11 @@ export class BusCounters {
   }
 
   snapshot(): BusStats {
-    return { delivered: { ...this.delivered }, published: this.published, reconnects: this.reconnects };
+    return {
+      delivered: { ...this.delivered },
+      published: this.published,
+      reconnects: this.reconnects,
+      latency: { publish: this.publishLatency.summary(), delivery: this.deliveryLatency.summary() },
+    };
   }
 }

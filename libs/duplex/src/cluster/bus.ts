@@ -1,5 +1,6 @@
 import type { BusAddress } from './bus-address';
 import type { BusMessage } from './bus-message';
+import type { LatencySummary } from './latency-window';
 
 export type BusHandler = (message: BusMessage, address: BusAddress) => void;
 export type JobHandler = (message: BusMessage) => Promise<void>;
@@ -17,6 +18,8 @@ export interface BusStats {
   delivered: Record<string, number>;
   published: number;
   reconnects: number;
+  /** Recent latencies (ms): publish → confirm here, and publish elsewhere → delivery here. */
+  latency: { publish: LatencySummary; delivery: LatencySummary };
 }
 
 /**

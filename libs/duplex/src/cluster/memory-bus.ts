@@ -3,6 +3,7 @@ import { DuplexError } from '../protocol';
 import type { Bus, BusHandler, BusStats, JobHandler, PublishOptions } from './bus';
 import { BROADCAST, BusAddress, nodeAddress, routingKey } from './bus-address';
 import { BusCounters } from './bus-stats';
+import { wallClockMs } from './latency-window';
 import type { BusMessage } from './bus-message';
 import { NoRouteError } from './no-route.error';
 
@@ -36,7 +37,8 @@ export class MemoryBroker {
     if (!buses) return 0;
     // Structured clone stands in for serialisation, so the memory bus never
     // lets nodes share mutable objects that a real transport would copy.
-    for (const bus of buses) bus.enqueue(structuredClone(message), address);
+    const sentAt = wallClockMs();
+    for (const bus of buses) bus.enqueue(structuredClone(message), address, sentAt);
     return buses.size;
   }
 
@@ -101,10 +103,11 @@ export class MemoryBus implements Bus {
   }
 
   /** Delivery is asynchronous, as on a real transport, and FIFO per bus. */
-  enqueue(message: BusMessage, address: BusAddress): void {
+  enqueue(message: BusMessage, address: BusAddress, sentAt: number): void {
     queueMicrotask(() => {
       if (!this.handler) return;
       this.counters.delivery(address);
+      this.counters.deliveryLatency.record(wallClockMs() - sentAt);
       this.handler(message, address);
     });
   }
