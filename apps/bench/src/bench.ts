@@ -125,7 +125,7 @@ function chart(results: Results): string {
     ]),
   });
   const hopPanel = {
-    title: 'The broker hop alone: node A publish → node B delivery, beside raw amqplib publish → consume',
+    title: 'Broker hop alone (publish on A → delivery on B) vs raw amqplib',
     unit: 'ms p50, lower is better',
     bars: (['light', 'heavy'] as const).flatMap((load) => [
       { label: `nest-duplex hop, ${load}`, value: latency.duplex[load].hop?.p50 ?? 0, series: 'duplex' as const },
