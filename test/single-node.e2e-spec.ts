@@ -17,7 +17,8 @@ describe('one node, memory bus', () => {
   const clients = new Clients();
 
   beforeAll(async () => {
-    node = await startNode({ BEER_INITIAL_INVENTORY: '2' });
+    // AMQP_URL empty: this suite is the memory bus, even when the environment names a broker.
+    node = await startNode({ BEER_INITIAL_INVENTORY: '2', AMQP_URL: '' });
   });
   afterEach(() => clients.closeAll());
   afterAll(async () => node?.stop());
@@ -352,6 +353,34 @@ describe('one node, memory bus', () => {
       } finally {
         raw.close();
       }
+    });
+  });
+
+  describe('metrics', () => {
+    /** The value of one sample line of the exposition, or undefined. */
+    const sample = (text: string, pattern: RegExp) => {
+      const line = text.split('\n').find((l) => !l.startsWith('#') && pattern.test(l));
+      return line === undefined ? undefined : Number(line.split(' ').at(-1));
+    };
+
+    it('lists calls and callbacks by outcome, connections, sessions and bus latency on /metrics after the scenarios', async () => {
+      const client = await clients.connect(node.url);
+      const status = client.service(statusContract, { showStatus: () => undefined });
+      await status.dataUpdated();
+      const response = await fetch(`${node.url}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/plain');
+      const text = await response.text();
+      expect(sample(text, /^duplex_calls_total\{.*service="status".*operation="dataUpdated".*outcome="ok"/)).toBeGreaterThan(0);
+      expect(sample(text, /^duplex_calls_total\{.*service="\(unknown\)".*outcome="UNKNOWN_SERVICE"/)).toBeGreaterThan(0);
+      expect(sample(text, /^duplex_calls_total\{.*service="beer-inventory".*outcome="CONFLICT"/)).toBeGreaterThan(0);
+      expect(sample(text, /^duplex_callbacks_total\{.*service="status".*method="showStatus".*outcome="ok"/)).toBeGreaterThanOrEqual(3);
+      expect(sample(text, /^duplex_connections\{/)).toBeGreaterThanOrEqual(1);
+      expect(sample(text, /^duplex_sessions\{/)).toBeGreaterThanOrEqual(1);
+      expect(sample(text, /^duplex_ready\{/)).toBe(1);
+      expect(sample(text, /^duplex_bus_delivery_seconds\{.*quantile="0.99"/)).toBeGreaterThan(0);
+      expect(sample(text, /^duplex_state_lag_seconds\{.*quantile="0.5"/)).toBeGreaterThan(0);
+      expect(text).toMatch(/node="[^"]+"/);
     });
   });
 });

@@ -4,6 +4,7 @@ import { BUS } from './cluster/bus';
 import { createBus } from './cluster/create-bus';
 import { DUPLEX_OPTIONS, DuplexOptions, ResolvedDuplexOptions, resolveOptions } from './duplex-options';
 import { DuplexGateway } from './gateway/duplex-gateway';
+import { DuplexMetrics } from './metrics/duplex-metrics';
 import { DuplexContext } from './runtime/duplex-context';
 import { DuplexNode } from './runtime/duplex-node';
 import { createLog } from './state/create-log';
@@ -41,8 +42,9 @@ export class DuplexModule {
         DuplexNode,
         DuplexContext,
         DuplexGateway,
+        DuplexMetrics,
       ],
-      exports: [DuplexContext, DuplexNode, ReplicatedStore, DUPLEX_OPTIONS],
+      exports: [DuplexContext, DuplexNode, ReplicatedStore, DuplexMetrics, DUPLEX_OPTIONS],
     };
   }
 }

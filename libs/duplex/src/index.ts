@@ -14,6 +14,8 @@ export { DuplexContext } from './runtime/duplex-context';
 export { CallbackHub } from './runtime/callback-hub';
 export { DuplexNode } from './runtime/duplex-node';
 export { DuplexGateway } from './gateway/duplex-gateway';
+export { DuplexMetrics } from './metrics/duplex-metrics';
+export type { NodeObserver } from './runtime/node-events';
 export { ReplicatedStore } from './state/replicated-store';
 export type { Json, IncrementResult, StateCommand } from './state/state-command';
 export { MemoryLog, MemoryLogStore } from './state/memory-log';

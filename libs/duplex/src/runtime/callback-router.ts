@@ -5,6 +5,7 @@ import { BusAddress, nodeAddress, sessionAddress, topicAddress } from '../cluste
 import type { CallbackMessage, ReplyMessage } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { Ack, CallbackFrame, DuplexError } from '../protocol';
+import type { NodeObserver } from './node-events';
 import type { Session } from './session';
 
 interface PendingReply {
@@ -27,15 +28,37 @@ export class CallbackRouter {
     private readonly bus: Bus,
     private readonly subscriptions: TopicSubscriptions,
     private readonly lookup: (sessionId: string) => Session | undefined,
+    private readonly events: NodeObserver,
   ) {}
 
   /** One-way: resolves once the bus took the message. UNAVAILABLE if no node holds the session. */
-  async send(sessionId: string, frame: CallbackFrame): Promise<void> {
-    await this.bus.publish(sessionAddress(sessionId), { type: 'callback', ...frame }, { mandatory: true });
+  send(sessionId: string, frame: CallbackFrame): Promise<void> {
+    return this.reported(frame, this.bus.publish(sessionAddress(sessionId), { type: 'callback', ...frame }, { mandatory: true }));
   }
 
   /** Request-reply: resolves with the client's result; rejects with its error, UNAVAILABLE or TIMEOUT. */
   request(sessionId: string, frame: CallbackFrame, timeoutMs: number): Promise<unknown> {
+    return this.reported(frame, this.requestOnce(sessionId, frame, timeoutMs));
+  }
+
+  publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
+    return this.reported(frame, this.bus.publish(topicAddress(topic), { type: 'callback', ...frame, exceptSessionId }));
+  }
+
+  private reported<T>(frame: CallbackFrame, outcome: Promise<T>): Promise<T> {
+    return outcome.then(
+      (value) => {
+        this.events.callback(frame.service, frame.method, 'ok');
+        return value;
+      },
+      (error: unknown) => {
+        this.events.callback(frame.service, frame.method, toDuplexError(error).code);
+        throw error;
+      },
+    );
+  }
+
+  private requestOnce(sessionId: string, frame: CallbackFrame, timeoutMs: number): Promise<unknown> {
     const correlationId = randomUUID();
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -52,10 +75,6 @@ export class CallbackRouter {
         this.settle({ type: 'reply', correlationId, ok: false, error: toDuplexError(error).toWire() });
       });
     });
-  }
-
-  async publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
-    await this.bus.publish(topicAddress(topic), { type: 'callback', ...frame, exceptSessionId });
   }
 
   /** Everything the bus delivers to this node comes through here. */

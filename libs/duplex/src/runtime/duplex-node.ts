@@ -12,6 +12,7 @@ import { ReplicatedStore } from '../state/replicated-store';
 import { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { callContext } from './call-context';
 import { CallbackRouter } from './callback-router';
+import { NodeEvents } from './node-events';
 import { OperationDispatcher } from './operation-dispatcher';
 import { ServiceRegistry } from './service-registry';
 import { Session } from './session';
@@ -30,6 +31,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   readonly router: CallbackRouter;
   readonly dispatcher: OperationDispatcher;
   readonly presence: ClusterPresence;
+  /** Calls and callbacks as they are answered: observe them with `events.add`. */
+  readonly events = new NodeEvents();
 
   constructor(
     @Inject(BUS) readonly bus: Bus,
@@ -42,8 +45,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
       ended: (session) => this.runEndHooks(session),
       removed: (session) => this.presence.gone(session.id),
     });
-    this.router = new CallbackRouter(bus, this.subscriptions, (id) => this.sessions.get(id));
-    this.dispatcher = new OperationDispatcher(this.services, options.maxCallBytes, () => this.ready);
+    this.router = new CallbackRouter(bus, this.subscriptions, (id) => this.sessions.get(id), this.events);
+    this.dispatcher = new OperationDispatcher(this.services, options.maxCallBytes, () => this.ready, this.events);
     this.presence = new ClusterPresence(
       bus,
       options,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Ack, DuplexError } from '../protocol';
 import { callContext } from './call-context';
 import { toDuplexError } from './callback-router';
+import type { NodeObserver } from './node-events';
 import type { ServiceRegistry } from './service-registry';
 import type { Session } from './session';
 
@@ -26,16 +27,28 @@ export class OperationDispatcher {
     private readonly maxCallBytes: number,
     /** False while the cluster bus is down. */
     private readonly available: () => boolean,
+    private readonly events: NodeObserver,
   ) {}
 
   async dispatch(session: Session, frame: unknown): Promise<Ack> {
+    let ack: Ack;
     try {
-      return await this.run(session, frame);
+      ack = await this.run(session, frame);
     } catch (error) {
       if (!(error instanceof DuplexError)) this.logger.error(`call failed: ${(error as Error)?.stack ?? error}`);
       else this.logger.debug(`call refused: ${error.code} ${error.message}`);
-      return { ok: false, error: toDuplexError(error).toWire() };
+      ack = { ok: false, error: toDuplexError(error).toWire() };
     }
+    this.report(frame, ack);
+    return ack;
+  }
+
+  /** Names only operations that exist, so a client cannot invent label values. */
+  private report(frame: unknown, ack: Ack): void {
+    const { service, op } = (frame ?? {}) as { service?: unknown; op?: unknown };
+    const operations = typeof service === 'string' ? this.services.get(service)?.contract.operations : undefined;
+    const known = operations !== undefined && typeof op === 'string' && Object.hasOwn(operations, op);
+    this.events.call(known ? (service as string) : '(unknown)', known ? (op as string) : '(unknown)', ack.ok ? 'ok' : ack.error.code);
   }
 
   private async run(session: Session, frame: unknown): Promise<Ack> {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { LatencyWindow } from '../cluster/latency-window';
 import { DuplexError } from '../protocol';
 import type { ReplicationLog } from './replication-log';
 import type { IncrementResult, Json, LogEntry, StateCommand } from './state-command';
@@ -9,6 +10,7 @@ interface PendingCommand {
   resolve(result: unknown): void;
   reject(error: DuplexError): void;
   timer: NodeJS.Timeout;
+  startedAt: number;
 }
 
 export interface StoreOptions {
@@ -33,6 +35,8 @@ export class ReplicatedStore {
   private readonly idPrefix = randomUUID();
   private sequence = 0;
   private caughtUp = false;
+  /** From a write's append to its application here: how far this replica lags the log. */
+  readonly writeLatency = new LatencyWindow();
   private readonly timeoutMs: number;
   private readonly retryDelayMs: number;
 
@@ -155,7 +159,7 @@ export class ReplicatedStore {
         this.pending.delete(entry.id);
         reject(new DuplexError('TIMEOUT', `state change ${command.op} not confirmed within ${this.timeoutMs} ms; it may still apply`));
       }, this.timeoutMs);
-      this.pending.set(entry.id, { resolve, reject, timer });
+      this.pending.set(entry.id, { resolve, reject, timer, startedAt: performance.now() });
       void this.append(entry);
     });
   }
@@ -179,6 +183,7 @@ export class ReplicatedStore {
     if (!pending) return;
     this.pending.delete(entry.id);
     clearTimeout(pending.timer);
+    this.writeLatency.record(performance.now() - pending.startedAt);
     pending.resolve(result);
   }
 }
