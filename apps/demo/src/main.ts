@@ -1,10 +1,14 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
+import { NodeLogger } from '../../../libs/duplex/src';
 import { AppModule } from './app.module';
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create(AppModule, { logger: ['log', 'warn', 'error'] });
+  // Chosen here, not in DuplexModule, so that the logger names the node from the first line.
+  process.env.NODE_ID ||= `node-${randomBytes(4).toString('hex')}`;
+  const app = await NestFactory.create(AppModule, { logger: NodeLogger.fromEnv(process.env.NODE_ID) });
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? 3000);
   const host = process.env.HOST ?? '0.0.0.0';

@@ -15,6 +15,7 @@ export { CallbackHub } from './runtime/callback-hub';
 export { DuplexNode } from './runtime/duplex-node';
 export { DuplexGateway } from './gateway/duplex-gateway';
 export { DuplexMetrics } from './metrics/duplex-metrics';
+export { NodeLogger } from './logging/node-logger';
 export type { NodeObserver } from './runtime/node-events';
 export { ReplicatedStore } from './state/replicated-store';
 export type { Json, IncrementResult, StateCommand } from './state/state-command';
