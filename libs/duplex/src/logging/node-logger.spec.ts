@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { NodeLogger } from './node-logger';
 
 describe('NodeLogger', () => {
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   it('adds the node id to every JSON line', () => {
     const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
