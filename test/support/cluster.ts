@@ -28,13 +28,14 @@ export async function startClusterNode(index: number, options: ClusterOptions): 
   });
 }
 
-/** Deletes what a suite declared that outlives its nodes: the exchange, the job queue, the state stream and snapshot. */
+/** Deletes what a suite declared that outlives its nodes: the exchange, the job queues, the state stream and snapshot. */
 export async function removeTopology(prefix: string, url = process.env.AMQP_URL): Promise<void> {
   if (!url) return;
   const connection = await amqp.connect(url);
   try {
     const channel = await connection.createChannel();
-    for (const queue of ['jobs.reaper', 'state', 'state.snapshot']) await channel.deleteQueue(`${prefix}.${queue}`);
+    // jobs.test: the bus suite's own job queue. Deleting a queue that does not exist is not an error.
+    for (const queue of ['jobs.reaper', 'jobs.test', 'state', 'state.snapshot']) await channel.deleteQueue(`${prefix}.${queue}`);
     await channel.deleteExchange(`${prefix}.callbacks`);
   } finally {
     await connection.close().catch(() => undefined);
