@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Bus } from './bus';
 import { AmqpBus } from './amqp-bus';
+import { amqpSettings } from './amqp-settings';
 import { MemoryBus } from './memory-bus';
 
 /** The memory bus unless an AMQP URL is configured (option, else `AMQP_URL`). */
@@ -9,12 +10,10 @@ export function createBus(
   amqp: { url?: string; prefix?: string } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Bus {
-  const url = amqp.url ?? env.AMQP_URL;
-  if (!url) return new MemoryBus(nodeId);
-  const prefix = amqp.prefix ?? env.AMQP_PREFIX ?? 'duplex';
-  new Logger('Bus').log(`node ${nodeId} uses RabbitMQ at ${redact(url)} (prefix "${prefix}")`);
-  const maxBackoffMs = Number(env.AMQP_MAX_BACKOFF_MS) || undefined;
-  return new AmqpBus({ url, nodeId, prefix, maxBackoffMs });
+  const settings = amqpSettings(amqp, env);
+  if (!settings) return new MemoryBus(nodeId);
+  new Logger('Bus').log(`node ${nodeId} uses RabbitMQ at ${redact(settings.url)} (prefix "${settings.prefix}")`);
+  return new AmqpBus({ nodeId, ...settings });
 }
 
 function redact(url: string): string {

@@ -14,7 +14,10 @@ class TestNode {
   readonly ended: string[] = [];
   readonly evicted: string[] = [];
 
-  constructor(nodeId: string, broker: MemoryBroker) {
+  constructor(
+    nodeId: string,
+    readonly broker: MemoryBroker,
+  ) {
     this.bus = new MemoryBus(nodeId, broker);
     this.presence = new ClusterPresence(
       this.bus,
@@ -56,11 +59,19 @@ describe('ClusterPresence', () => {
     for (const node of nodes.splice(0)) await node.crash();
   });
 
+  /** Starts a node on `broker` holding sessions `sessionIds`. */
+  const startNode = async (id: string, broker: MemoryBroker, ...sessionIds: string[]) => {
+    const node = new TestNode(id, broker);
+    node.sessions.push(...sessionIds.map((sessionId) => ({ id: sessionId, identity: null, topics: [], attributes: {} })));
+    nodes.push(node);
+    await node.start();
+    return node;
+  };
+
   const cluster = async (...ids: string[]) => {
     const broker = new MemoryBroker();
-    const started = ids.map((id) => new TestNode(id, broker));
-    nodes.push(...started);
-    for (const node of started) await node.start();
+    const started: TestNode[] = [];
+    for (const id of ids) started.push(await startNode(id, broker));
     return started;
   };
 
@@ -99,38 +110,22 @@ describe('ClusterPresence', () => {
   });
 
   it('forgives a node that comes back within the grace period', async () => {
-    const broker = new MemoryBroker();
-    const a = new TestNode('a', broker);
-    const b = new TestNode('b', broker);
-    nodes.push(a, b);
-    await a.start();
-    await b.start();
+    const [a, b] = await cluster('a', 'b');
     b.sessions.push({ id: 's', identity: null, topics: [], attributes: {} });
     await sleep(60);
     await b.crash();
     await sleep(timing.heartbeatTimeoutMs + 30); // declared dead, grace running
-    const back = new TestNode('b', broker);
-    back.sessions.push({ id: 's', identity: null, topics: [], attributes: {} });
-    nodes.push(back);
-    await back.start();
+    await startNode('b', b.broker, 's');
     await sleep(timing.sessionGraceMs + 100);
     expect(a.ended).toEqual([]);
   });
 
   it('ends the sessions of a node restarted under the same id, even within the grace period', async () => {
-    const broker = new MemoryBroker();
-    const a = new TestNode('a', broker);
-    const b = new TestNode('b', broker);
-    nodes.push(a, b);
-    await a.start();
-    await b.start();
+    const [a, b] = await cluster('a', 'b');
     b.sessions.push({ id: 'old', identity: null, topics: [], attributes: {} });
     await sleep(60);
     await b.crash();
-    const reborn = new TestNode('b', broker); // a new process: new incarnation, new sessions
-    reborn.sessions.push({ id: 'new', identity: null, topics: [], attributes: {} });
-    nodes.push(reborn);
-    await reborn.start();
+    await startNode('b', b.broker, 'new'); // a new process: new incarnation, new sessions
     await sleep(timing.sessionGraceMs + 60);
     expect(a.ended).toEqual(['old']);
   });

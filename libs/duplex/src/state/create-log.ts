@@ -1,3 +1,4 @@
+import { amqpSettings } from '../cluster/amqp-settings';
 import { AmqpStreamLog } from './amqp-stream-log';
 import { MemoryLog } from './memory-log';
 import type { ReplicationLog } from './replication-log';
@@ -8,14 +9,12 @@ export function createLog(
   amqp: { url?: string; prefix?: string } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ReplicationLog {
-  const url = amqp.url ?? env.AMQP_URL;
-  if (!url) return new MemoryLog();
+  const settings = amqpSettings(amqp, env);
+  if (!settings) return new MemoryLog();
   return new AmqpStreamLog({
-    url,
     nodeId,
-    prefix: amqp.prefix ?? env.AMQP_PREFIX ?? 'duplex',
+    ...settings,
     retention: env.STATE_RETENTION,
     snapshotEvery: Number(env.STATE_SNAPSHOT_EVERY) || undefined,
-    maxBackoffMs: Number(env.AMQP_MAX_BACKOFF_MS) || undefined,
   });
 }

@@ -17,6 +17,19 @@ describe('ReplicatedStore on the memory log', () => {
     return started;
   };
 
+  /** A memory log whose appends go through `append`, which decides whether and when the real one happens. */
+  const logWith = (append: (entry: LogEntry, inner: MemoryLog) => Promise<void>): ReplicationLog => {
+    const inner = new MemoryLog(new MemoryLogStore());
+    return {
+      get connected() {
+        return inner.connected;
+      },
+      start: (replica: Replica) => inner.start(replica),
+      close: () => inner.close(),
+      append: (entry: LogEntry) => append(entry, inner),
+    };
+  };
+
   it('gives every replica the same state and each writer its own result', async () => {
     const [a, b, c] = await replicas(3);
     const results = await Promise.all([a, b, c].flatMap((s) => [s.setIfAbsent('seat', 'x'), s.setIfAbsent('seat', 'y')]));
@@ -43,19 +56,11 @@ describe('ReplicatedStore on the memory log', () => {
   });
 
   it('retries a failed append with the same id, so the change applies once', async () => {
-    const inner = new MemoryLog(new MemoryLogStore());
     let failures = 2;
-    const flaky: ReplicationLog = {
-      get connected() {
-        return inner.connected;
-      },
-      start: (replica: Replica) => inner.start(replica),
-      close: () => inner.close(),
-      append: async (entry: LogEntry) => {
-        await inner.append(entry); // durably appended...
-        if (entry.command.op !== 'noop' && failures-- > 0) throw new DuplexError('UNAVAILABLE', 'confirm lost'); // ...but unconfirmed
-      },
-    };
+    const flaky = logWith(async (entry, inner) => {
+      await inner.append(entry); // durably appended...
+      if (entry.command.op !== 'noop' && failures-- > 0) throw new DuplexError('UNAVAILABLE', 'confirm lost'); // ...but unconfirmed
+    });
     const store = new ReplicatedStore(flaky, { retryDelayMs: 5 });
     stores.push(store);
     await store.start();
@@ -65,18 +70,10 @@ describe('ReplicatedStore on the memory log', () => {
   });
 
   it('answers TIMEOUT when the log never takes the change', async () => {
-    const inner = new MemoryLog(new MemoryLogStore());
-    const down: ReplicationLog = {
-      get connected() {
-        return inner.connected;
-      },
-      start: (replica: Replica) => inner.start(replica),
-      close: () => inner.close(),
-      append: async (entry: LogEntry) => {
-        if (entry.command.op !== 'noop') throw new DuplexError('UNAVAILABLE', 'down');
-        await inner.append(entry);
-      },
-    };
+    const down = logWith(async (entry, inner) => {
+      if (entry.command.op !== 'noop') throw new DuplexError('UNAVAILABLE', 'down');
+      await inner.append(entry);
+    });
     const store = new ReplicatedStore(down, { commandTimeoutMs: 100, retryDelayMs: 10 });
     stores.push(store);
     await store.start();
