@@ -1,5 +1,4 @@
-import { drained } from './latency';
-import { SubscriberGroup } from './processes';
+import { drained, SubscriberGroup } from './processes';
 import { connectPublisher, pace } from './publisher';
 import { now, round } from './stats';
 import { BenchEnv, startCluster, stopCluster } from './systems';

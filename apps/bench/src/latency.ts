@@ -1,4 +1,4 @@
-import { collect, SubscriberGroup } from './processes';
+import { collect, drained, SubscriberGroup } from './processes';
 import { connectPublisher, pace } from './publisher';
 import { rawAmqpLatency } from './raw-amqp';
 import { Latency, summarize } from './stats';
@@ -60,14 +60,4 @@ async function deliveryLatency(url: string): Promise<Latency> {
   const health = (await (await fetch(`${url}/health`)).json()) as { bus: { latency: { delivery: Latency } } };
   const { p50, p99, max } = health.bus.latency.delivery;
   return { p50, p99, max };
-}
-
-/** Waits until `expected` deliveries arrived, or 5 s without reaching them. */
-export async function drained(groups: SubscriberGroup[], expected: number, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const report = await collect(groups);
-    if (report.delivered >= expected || Date.now() > deadline) return report;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

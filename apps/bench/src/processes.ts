@@ -125,3 +125,13 @@ export async function collect(groups: SubscriberGroup[], samples = false): Promi
     samples: reports.flatMap((r) => r.samples),
   };
 }
+
+/** Waits until `expected` deliveries arrived, or 5 s without reaching them. */
+export async function drained(groups: SubscriberGroup[], expected: number, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const report = await collect(groups);
+    if (report.delivered >= expected || Date.now() > deadline) return report;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,5 +1,4 @@
-import { io } from 'socket.io-client';
-import { DuplexClient } from '../../../libs/client/src';
+import { connectDuplex, connectSocketIo } from './clients';
 import { relayContract } from './relay/relay.contract';
 import { now } from './stats';
 import type { SystemKind } from './subscribers';
@@ -22,7 +21,7 @@ export interface Publisher {
 export async function connectPublisher(kind: SystemKind, url: string): Promise<Publisher> {
   let failures = 0;
   if (kind === 'duplex') {
-    const client = await DuplexClient.connect(url, { socket: { reconnection: false } });
+    const client = await connectDuplex(url);
     const relay = client.service(relayContract, { message: () => undefined });
     return {
       publish: (topic) => void relay.publish(topic, payload()).catch(() => failures++),
@@ -32,11 +31,7 @@ export async function connectPublisher(kind: SystemKind, url: string): Promise<P
       close: () => client.close(),
     };
   }
-  const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
+  const socket = await connectSocketIo(url);
   return {
     publish: (topic) => (socket.connected ? socket.emit('publish', topic, payload()) : failures++),
     get failures() {

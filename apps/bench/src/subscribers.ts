@@ -4,8 +4,7 @@
  * Payloads start with the publish time on the monotonic clock, which every
  * process of this machine shares.
  */
-import { io, type Socket } from 'socket.io-client';
-import { DuplexClient } from '../../../libs/client/src';
+import { connectDuplex, connectSocketIo } from './clients';
 import { relayContract } from './relay/relay.contract';
 import { now } from './stats';
 
@@ -37,26 +36,22 @@ function received(payload: string): void {
   if (keepSamples) samples.push(at - parseFloat(payload));
 }
 
-async function connectDuplex(url: string, topic?: string): Promise<void> {
-  const client = await DuplexClient.connect(url, { socket: { reconnection: false } });
+async function subscribeDuplex(url: string, topic?: string): Promise<void> {
+  const client = await connectDuplex(url);
   closers.push(() => client.close());
   const relay = client.service(relayContract, { message: received });
   if (topic) await relay.join(topic);
 }
 
-async function connectSocketIo(url: string, topic?: string): Promise<void> {
-  const socket: Socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+async function subscribeSocketIo(url: string, topic?: string): Promise<void> {
+  const socket = await connectSocketIo(url);
   closers.push(() => socket.close());
   socket.on('message', received);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
   if (topic) await socket.timeout(10_000).emitWithAck('join', topic);
 }
 
 async function connect(request: Extract<SubscriberRequest, { type: 'connect' }>): Promise<void> {
-  const one = request.kind === 'duplex' ? connectDuplex : connectSocketIo;
+  const one = request.kind === 'duplex' ? subscribeDuplex : subscribeSocketIo;
   // A few at a time: a thousand handshakes at once would measure the accept queue, not the system.
   for (let i = 0; i < request.count; i += 20) {
     const batch = Array.from({ length: Math.min(20, request.count - i) }, (_, j) => one(request.urls[(i + j) % request.urls.length], request.topic));
