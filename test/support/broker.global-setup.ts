@@ -1,12 +1,12 @@
 /**
  * Gives the cluster suites a RabbitMQ: `AMQP_URL` when set (CI uses the
  * machine's broker), else one started with testcontainers
- * (`RABBITMQ_IMAGE`, default rabbitmq:3.13-management). With neither, the run
+ * (`RABBITMQ_IMAGE`, default rabbitmq:3.10-management). With neither, the run
  * fails and says how to get one: a suite that needs a broker never skips.
  */
 import * as amqp from 'amqplib';
 
-const IMAGE = process.env.RABBITMQ_IMAGE ?? 'rabbitmq:3.13-management';
+const IMAGE = process.env.RABBITMQ_IMAGE ?? 'rabbitmq:3.10-management';
 
 declare global {
   // eslint-disable-next-line no-var

@@ -1,0 +1,11 @@
+# Stand-in for node:20-bookworm-slim: this machine's node and npm on Debian
+# bookworm, with the official image's `node` user (uid 1000).
+FROM debian:bookworm-slim
+COPY node /usr/local/bin/node
+COPY npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
+ && groupadd --gid 1000 node \
+ && useradd --uid 1000 --gid node --shell /bin/bash --create-home node \
+ && node --version && npm --version
+CMD ["node"]
