@@ -6,6 +6,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY scripts/build-web.js ./scripts/
 COPY libs ./libs
 COPY apps ./apps
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund

@@ -112,6 +112,20 @@ describe('one node, memory bus', () => {
       await expect(second.party.drinkBeer('erin')).resolves.toBeUndefined();
       expect(await first.party.joinTheParty('erin')).toBe(0);
     });
+
+    it('lets a watcher read the party and hear its news without joining', async () => {
+      const seen: Heard = [];
+      const watcher = await guest(seen);
+      const before = await watcher.party.getParty();
+      const frank = await guest([]);
+      await frank.party.joinTheParty('frank');
+      await frank.party.makeBeerRun('frank', 2);
+      await eventually(() => seen.length === 2, 'the watcher\'s notifications');
+      expect(seen).toEqual(['joined frank', `frank -> ${before.inventory + 2}`]);
+      const after = await watcher.party.getParty();
+      expect(after.guests).toEqual([...before.guests, 'frank']);
+      expect(after.inventory).toBe(before.inventory + 2);
+    });
   });
 
   describe('seat booking', () => {

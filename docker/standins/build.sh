@@ -4,7 +4,9 @@
 # Each is made from Debian bookworm and tagged with the official name, so
 # compose and testcontainers use it unchanged:
 #   debian:bookworm-slim      debootstrap --variant=minbase, docker import
-#   node:20-bookworm-slim     the base plus this machine's node and npm
+#   node:20-bookworm-slim     the base plus this machine's node and npm, and
+#                             its CA bundle, so `npm ci` inside a build
+#                             trusts the same registry this machine trusts
 #   rabbitmq:3.10-management  Debian's rabbitmq-server, management enabled,
 #                             entrypoint honouring RABBITMQ_DEFAULT_USER/PASS
 #   haproxy:2.6               Debian's haproxy, config at the official path
@@ -57,6 +59,7 @@ build_node() {
   cp "$here/node.Dockerfile" "$context/Dockerfile"
   cp "$(command -v node)" "$context/node"
   cp -r "$(npm root -g)/npm" "$context/npm"
+  cp /etc/ssl/certs/ca-certificates.crt "$context/ca-certificates.crt"
   build_from node:20-bookworm-slim "$context"
   rm -rf "$context"
 }

@@ -93,6 +93,12 @@ export class DuplexClient {
     });
   }
 
+  /** Calls `listener` with every `session` frame: the first one and each after a reconnect. Returns the unsubscribe. */
+  onSession(listener: (frame: SessionFrame) => void): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
+  }
+
   get sessionId(): string | undefined {
     return this.current?.sessionId;
   }

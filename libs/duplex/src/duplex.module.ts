@@ -23,7 +23,8 @@ export class DuplexModule {
       global: true,
       imports: [DiscoveryModule],
       providers: [
-        { provide: DUPLEX_OPTIONS, useValue: resolveOptions(options) },
+        // A factory, so the environment is read when the app starts, not when its module file is imported.
+        { provide: DUPLEX_OPTIONS, useFactory: () => resolveOptions(options) },
         {
           provide: BUS,
           useFactory: (resolved: ResolvedDuplexOptions) => resolved.bus ?? createBus(resolved.nodeId, resolved.amqp),

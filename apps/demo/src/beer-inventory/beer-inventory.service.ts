@@ -50,6 +50,11 @@ export class BeerInventoryService implements OperationHandlers<typeof beerInvent
     return this.inventory();
   }
 
+  async getParty(): Promise<{ guests: string[]; inventory: number }> {
+    await this.duplex.subscribe(PARTY_TOPIC);
+    return { guests: this.state.setMembers(GUESTS), inventory: await this.inventory() };
+  }
+
   async makeBeerRun(guestName: string, numberOfBeers: number): Promise<void> {
     this.checkGuest(guestName);
     await this.ensureInventory();
