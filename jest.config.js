@@ -31,5 +31,7 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/broker.global-setup.ts',
       globalTeardown: '<rootDir>/test/support/broker.global-teardown.ts',
     },
+    // Containers only: docker compose with the images docker/standins/build.sh makes where no registry is reachable.
+    { ...common, displayName: 'compose', testMatch: ['<rootDir>/test/compose/**/*.e2e-spec.ts'] },
   ],
 };

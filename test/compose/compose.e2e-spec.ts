@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { seatBookingContract } from '../../apps/demo/src/seat-booking/seat-booking.contract';
+import type { DuplexClient } from '../../libs/client/src';
+import { Clients, eventually } from '../support/clients';
+import { ComposeProject } from '../support/compose';
+import { freePort } from '../support/node-process';
+
+/** Building the node image runs `npm ci` inside Docker; the first build takes a minute or two. */
+const UP_MS = 8 * 60_000;
+
+interface Health {
+  nodeId: string;
+  nodes: string[];
+}
+
+/**
+ * docker-compose.yml as users run it: RabbitMQ, demo nodes and HAProxy in
+ * containers, clients only at the load balancer's address on loopback.
+ */
+describe('docker compose cluster behind the load balancer', () => {
+  const clients = new Clients();
+  let project: ComposeProject;
+  let lb: string;
+
+  const health = async (): Promise<Health | undefined> => {
+    const response = await fetch(`${lb}/health`).catch(() => undefined);
+    return response?.ok ? ((await response.json()) as Health) : undefined;
+  };
+  /**
+   * Resolves when `count` nodes answer through the balancer (its health
+   * checks have let them in) and each sees a cluster of `count`.
+   */
+  const clusterOf = async (count: number) => {
+    const answered = new Set<string>();
+    await eventually(
+      async () => {
+        const answer = await health();
+        if (answer?.nodes.length === count) answered.add(answer.nodeId);
+        return answered.size === count;
+      },
+      `${count} nodes answering through the balancer`,
+      120_000,
+    );
+  };
+  /** Connects through the balancer until a client lands on a node not in `avoid`. */
+  const clientOnAnotherNode = async (avoid: Set<string>): Promise<DuplexClient> => {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const client = await clients.connect(lb);
+      if (!avoid.has(client.nodeId!)) return client;
+    }
+    throw new Error(`20 connections through the balancer all landed on ${[...avoid].join(', ')}`);
+  };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    lb = `http://127.0.0.1:${port}`;
+    project = await ComposeProject.open(`duplexsmoke${Date.now().toString(36)}`, {
+      LB_PORT: String(port),
+      RABBITMQ_MANAGEMENT_PORT: String(await freePort()),
+    });
+    try {
+      await project.compose('up', '-d', '--build', '--scale', 'node=2');
+      await clusterOf(2);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- compose logs ---\n${await project.logs()}`);
+    }
+  }, UP_MS);
+  afterAll(async () => {
+    clients.closeAll();
+    await project?.compose('down', '-v', '--remove-orphans');
+  }, 120_000);
+
+  it('serves the demo page and Prometheus metrics through the balancer', async () => {
+    const page = await fetch(lb);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script src="app.js">');
+    const metrics = await (await fetch(`${lb}/metrics`)).text();
+    expect(metrics).toMatch(/^duplex_cluster_nodes\{node="[^"]+"\} 2$/m);
+  });
+
+  it('carries a callback from a client on one node to a client on another', async () => {
+    const show = `smoke-${Date.now()}`;
+    const first = await clients.connect(lb);
+    const second = await clientOnAnotherNode(new Set([first.nodeId!]));
+    const told: string[] = [];
+    const seats = first.service(seatBookingContract);
+    const watcher = second.service(seatBookingContract, { seatSelected: (_, seat) => void told.push(seat) });
+    await seats.getSeatMap(show);
+    await watcher.getSeatMap(show);
+
+    expect(await seats.selectSeat(show, 'B2')).toBe(true);
+    await eventually(() => told.length === 1, 'seatSelected on the other node');
+    expect(told).toEqual(['B2']);
+    expect((await watcher.getSeatMap(show)).seats.B2).toBe('selected');
+  });
+
+  it('scales out: a third node joins, and the balancer sends new clients to it', async () => {
+    const before = new Set((await health())!.nodes);
+    await project.compose('up', '-d', '--no-recreate', '--scale', 'node=3');
+    await clusterOf(3);
+    const newcomer = await clientOnAnotherNode(before);
+    expect(before.has(newcomer.nodeId!)).toBe(false);
+  }, UP_MS);
+});
