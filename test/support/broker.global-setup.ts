@@ -20,6 +20,7 @@ export default async function setup(): Promise<void> {
 
   if (process.env.AMQP_URL) {
     await probe(process.env.AMQP_URL, `AMQP_URL=${process.env.AMQP_URL} is set but no broker answers there.`);
+    console.log(`\ncluster suites: the broker at AMQP_URL=${process.env.AMQP_URL}`);
     return;
   }
   let containerError: unknown;
@@ -29,6 +30,7 @@ export default async function setup(): Promise<void> {
     const container = await new RabbitMQContainer(IMAGE).start();
     globalThis.__RABBITMQ_CONTAINER__ = container;
     process.env.AMQP_URL = container.getAmqpUrl();
+    console.log(`\ncluster suites: ${IMAGE} started by testcontainers at ${process.env.AMQP_URL}`);
     return;
   } catch (error) {
     containerError = error;
