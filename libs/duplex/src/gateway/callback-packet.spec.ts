@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Decoder, Encoder, PacketType } from 'socket.io-parser';
-import { callbackPacket } from './callback-packet';
+import { Sender } from 'ws';
+import { callbackPacket, callbackWebSocketFrame, textFrameHeader } from './callback-packet';
 
 function decode(encoded: string): unknown {
   const decoder = new Decoder();
@@ -28,5 +29,31 @@ describe('callbackPacket', () => {
     const args = ['x'];
     callbackPacket({ service: 's', method: 'a', args }, 1);
     expect(decode(callbackPacket({ service: 's', method: 'b', args }, 1))).toMatchObject({ data: ['callback', { method: 'b', seq: 1 }] });
+  });
+});
+
+describe('callbackWebSocketFrame', () => {
+  const frame = { service: 'relay', method: 'message', args: ['ünïcödé payload', 42] };
+
+  it('carries the Engine.IO message of exactly the packet, for seqs of any length', () => {
+    for (const seq of [1, 9, 10, 12_345, 9_007_199_254_740_991]) {
+      const [header, payload] = callbackWebSocketFrame(frame, seq);
+      expect(payload.toString()).toBe(`4${callbackPacket(frame, seq)}`);
+      expect(header).toEqual(textFrameHeader(payload.length));
+    }
+  });
+
+  it('gives each session a payload of its own: writing one never changes another', () => {
+    const [, first] = callbackWebSocketFrame(frame, 11);
+    const [, second] = callbackWebSocketFrame(frame, 12);
+    expect(first.toString()).toContain('"seq":11,');
+    expect(second.toString()).toContain('"seq":12,');
+  });
+
+  it('writes the same frame header as ws for short, 16-bit and 64-bit lengths', () => {
+    for (const length of [0, 125, 126, 65_535, 65_536, 200_000]) {
+      const [reference] = Sender.frame(Buffer.alloc(length), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false });
+      expect(textFrameHeader(length)).toEqual(reference);
+    }
   });
 });

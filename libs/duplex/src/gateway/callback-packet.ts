@@ -1,15 +1,40 @@
 import type { Socket } from 'socket.io';
 import { CallbackFrame, EVENTS } from '../protocol';
 
+/** What precedes the seq in every callback packet: socket.io's EVENT type, the event name, the frame's first key. */
+const HEAD = `2[${JSON.stringify(EVENTS.callback)},{"seq":`;
+/** Engine.IO's MESSAGE type, which the WebSocket frame carries before the Socket.IO packet. */
+const ENGINE_MESSAGE = '4';
+
+/** A WebSocket text frame whose payload differs between sessions only in the seq's digits. */
+interface FrameTemplate {
+  header: Buffer;
+  payload: Buffer;
+  /** Byte offset of the seq's digits in `payload`. */
+  seqAt: number;
+}
+
 interface EncodedBody {
   service: string;
   method: string;
   /** `"service":…,"method":…,"args":[…]}`: the frame's JSON after its opening brace. */
   tail: string;
+  /** Frame templates by the number of digits in the seq. */
+  frames: Array<FrameTemplate | undefined>;
 }
 
 /** Keyed by the args array, which every session's copy of one callback shares. */
 const bodies = new WeakMap<unknown[], EncodedBody>();
+
+function encodedBody(frame: CallbackFrame): EncodedBody {
+  let body = bodies.get(frame.args);
+  if (!body || body.service !== frame.service || body.method !== frame.method) {
+    const tail = JSON.stringify({ service: frame.service, method: frame.method, args: frame.args }).slice(1);
+    body = { service: frame.service, method: frame.method, tail, frames: [] };
+    bodies.set(frame.args, body);
+  }
+  return body;
+}
 
 /**
  * The Socket.IO packet of a one-way callback frame, built by hand. A topic
@@ -21,25 +46,64 @@ const bodies = new WeakMap<unknown[], EncodedBody>();
  * Frames come off the bus as JSON, so they hold no binary.
  */
 export function callbackPacket(frame: CallbackFrame, seq: number): string {
-  let body = bodies.get(frame.args);
-  if (!body || body.service !== frame.service || body.method !== frame.method) {
-    const tail = JSON.stringify({ service: frame.service, method: frame.method, args: frame.args }).slice(1);
-    body = { service: frame.service, method: frame.method, tail };
-    bodies.set(frame.args, body);
-  }
-  return `2[${JSON.stringify(EVENTS.callback)},{"seq":${seq},${body.tail}]`;
-}
-
-interface EngineClient {
-  writeToEngine(packets: string, options: object): void;
+  return `${HEAD}${seq},${encodedBody(frame).tail}]`;
 }
 
 /**
- * Writes an encoded packet to the socket's engine, as Socket.IO's own
- * broadcast does (the adapter contract, `Client#writeToEngine`), bypassing
- * the per-emit encoder.
+ * The same packet as a whole WebSocket frame (RFC 6455 header, then the
+ * Engine.IO message), from a template made once per callback and digit
+ * count: a session's frame is one copy and the seq's digits written in.
+ * This is the frame Socket.IO's own broadcast pre-encodes once for all
+ * sockets; ours differs per session only in the seq.
  */
-export function writePacket(socket: Socket, packet: string): void {
+export function callbackWebSocketFrame(frame: CallbackFrame, seq: number): [Buffer, Buffer] {
+  const body = encodedBody(frame);
+  const digits = String(seq);
+  let template = body.frames[digits.length];
+  if (!template) {
+    const payload = Buffer.from(`${ENGINE_MESSAGE}${HEAD}${'0'.repeat(digits.length)},${body.tail}]`);
+    template = { header: textFrameHeader(payload.length), payload, seqAt: Buffer.byteLength(ENGINE_MESSAGE + HEAD) };
+    body.frames[digits.length] = template;
+  }
+  const payload = Buffer.allocUnsafe(template.payload.length);
+  template.payload.copy(payload);
+  payload.write(digits, template.seqAt, 'latin1');
+  return [template.header, payload];
+}
+
+/** The header of an unmasked, final text frame (a server's frame, RFC 6455 §5.2). */
+export function textFrameHeader(length: number): Buffer {
+  if (length < 126) return Buffer.from([0x81, length]);
+  if (length < 65_536) {
+    const header = Buffer.from([0x81, 126, 0, 0]);
+    header.writeUInt16BE(length, 2);
+    return header;
+  }
+  const header = Buffer.from([0x81, 127, 0, 0, 0, 0, 0, 0, 0, 0]);
+  header.writeBigUInt64BE(BigInt(length), 2);
+  return header;
+}
+
+interface EngineClient {
+  writeToEngine(packets: string, options: { wsPreEncodedFrame?: Buffer[] }): void;
+}
+
+interface EngineConnection {
+  transport?: { name?: string };
+}
+
+/**
+ * Writes a one-way callback to the socket's engine, as Socket.IO's own
+ * broadcast does (the adapter contract, `Client#writeToEngine`), bypassing
+ * the per-emit encoder. On a WebSocket the engine sends the pre-encoded
+ * frame as is; on any other transport (or with per-message deflate) it
+ * encodes the packet string, which V8 keeps as an unflattened concatenation
+ * until then, so building it costs next to nothing when unused.
+ */
+export function writeCallback(socket: Socket, frame: CallbackFrame, seq: number): void {
   if (!socket.connected) return;
-  (socket as unknown as { client: EngineClient }).client.writeToEngine(packet, {});
+  const packet = callbackPacket(frame, seq);
+  const onWebSocket = (socket.conn as unknown as EngineConnection).transport?.name === 'websocket';
+  const options = onWebSocket ? { wsPreEncodedFrame: callbackWebSocketFrame(frame, seq) } : {};
+  (socket as unknown as { client: EngineClient }).client.writeToEngine(packet, options);
 }

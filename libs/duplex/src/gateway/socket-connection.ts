@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io';
 import { Ack, CallbackFrame, DuplexError, EVENTS } from '../protocol';
 import type { ClientConnection } from '../runtime/client-connection';
-import { callbackPacket, writePacket } from './callback-packet';
+import { writeCallback } from './callback-packet';
 
 /** A session's connection over one Socket.IO socket. */
 export class SocketConnection implements ClientConnection {
@@ -12,7 +12,7 @@ export class SocketConnection implements ClientConnection {
   }
 
   send(frame: CallbackFrame, seq: number): void {
-    writePacket(this.socket, callbackPacket(frame, seq));
+    writeCallback(this.socket, frame, seq);
   }
 
   async request(frame: CallbackFrame, timeoutMs: number): Promise<Ack> {
