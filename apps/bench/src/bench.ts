@@ -10,6 +10,7 @@ import Redis from 'ioredis';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { renderChart } from './chart';
+import { cpuPerDelivery, CpuOptions, CpuResult } from './cpu';
 import { fanoutRamp, FanoutResult, RampOptions } from './fanout';
 import { crossNodeLatency, LatencyRates, LatencyResult, rawLatency } from './latency';
 import { memoryPerConnection, MemoryResult } from './memory';
@@ -27,10 +28,12 @@ const env: BenchEnv = {
 const RATES: LatencyRates = { light: 50, heavy: 1_000, durationMs: 3_000, subscribers: 10 };
 const RAMP: RampOptions = { subscribers: 1_000, groups: 2, startRate: 5, factor: 1.5, stepMs: 2_000, maxSteps: 12, tailMs: 500 };
 const IDLE_CONNECTIONS = 2_000;
+const CPU: CpuOptions = { subscribers: 300, rate: 100, durationMs: 4_000, rounds: 3 };
 
 interface Results {
   latency: { duplex: LatencyResult; amqp: LatencyResult; socketio: LatencyResult };
   fanout: { duplex: FanoutResult; socketio: FanoutResult };
+  cpu: { duplex: CpuResult; socketio: CpuResult };
   memory: { duplex: MemoryResult; socketio: MemoryResult };
   scaling: FanoutResult[];
 }
@@ -71,6 +74,8 @@ async function run(): Promise<Results> {
     duplex: await fanoutRamp('duplex', env, 3, RAMP),
     socketio: await fanoutRamp('socketio', env, 3, RAMP),
   };
+  step(`CPU per delivery: ${CPU.subscribers} clients on one node, ${CPU.rate} publishes/s, ${CPU.rounds} alternating rounds`);
+  const cpu = await cpuPerDelivery(env, CPU);
   step(`memory: ${IDLE_CONNECTIONS} idle connections`);
   const memory = {
     duplex: await memoryPerConnection('duplex', env, IDLE_CONNECTIONS),
@@ -78,11 +83,11 @@ async function run(): Promise<Results> {
   };
   step('scaling: the fan-out ramp on 1 and 2 nodes (3 from above)');
   const scaling = [await fanoutRamp('duplex', env, 1, RAMP), await fanoutRamp('duplex', env, 2, RAMP), fanout.duplex];
-  return { latency, fanout, memory, scaling };
+  return { latency, fanout, cpu, memory, scaling };
 }
 
 function rows(results: Results): Row[] {
-  const { latency, fanout, memory, scaling } = results;
+  const { latency, fanout, cpu, memory, scaling } = results;
   const latencyRows = (['light', 'heavy'] as const).flatMap((load) =>
     (['p50', 'p99', 'max'] as const).map(
       (q): Row => ({
@@ -108,13 +113,15 @@ function rows(results: Results): Row[] {
     ...latencyRows,
     ...hopRows,
     { figure: `fan-out, ${fanout.duplex.subscribers} clients / 3 nodes, deliveries/s`, duplex: fanout.duplex.sustainedPerSecond, socketio: fanout.socketio.sustainedPerSecond, better: 'higher' },
+    { figure: 'CPU per delivery, server, µs', duplex: cpu.duplex.serverMicros, socketio: cpu.socketio.serverMicros, better: 'lower' },
+    { figure: 'CPU per delivery, clients, µs', duplex: cpu.duplex.clientMicros, socketio: cpu.socketio.clientMicros, better: 'lower' },
     { figure: 'memory per idle connection, KiB', duplex: memory.duplex.perConnectionKiB, socketio: memory.socketio.perConnectionKiB, better: 'lower' },
     ...scaling.map((result): Row => ({ figure: `scaling: ${result.nodes} node${result.nodes > 1 ? 's' : ''}, deliveries/s`, duplex: result.sustainedPerSecond, better: 'higher' })),
   ];
 }
 
 function chart(results: Results): string {
-  const { latency, fanout, memory, scaling } = results;
+  const { latency, fanout, cpu, memory, scaling } = results;
   const latencyPanel = (load: 'light' | 'heavy') => ({
     title: `Cross-node callback latency, ${load} (${RATES[load]} publishes/s × ${RATES.subscribers} subscribers)`,
     unit: 'ms, lower is better',
@@ -142,6 +149,16 @@ function chart(results: Results): string {
       bars: [
         { label: 'nest-duplex', value: fanout.duplex.sustainedPerSecond, series: 'duplex' },
         { label: 'Socket.IO + Redis', value: fanout.socketio.sustainedPerSecond, series: 'socketio' },
+      ],
+    },
+    {
+      title: `CPU per delivered callback (${CPU.subscribers} clients on one node, ${CPU.rate} publishes/s)`,
+      unit: 'µs of CPU, lower is better',
+      bars: [
+        { label: 'nest-duplex node', value: cpu.duplex.serverMicros, series: 'duplex' },
+        { label: 'Socket.IO server', value: cpu.socketio.serverMicros, series: 'socketio' },
+        { label: 'nest-duplex clients', value: cpu.duplex.clientMicros, series: 'duplex' },
+        { label: 'Socket.IO clients', value: cpu.socketio.clientMicros, series: 'socketio' },
       ],
     },
     {
@@ -174,7 +191,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       seconds: round((Date.now() - started) / 1000),
       machine: { cpus: cpus().length, node: process.version },
-      settings: { payloadBytes: PAYLOAD_BYTES, latency: RATES, ramp: RAMP, idleConnections: IDLE_CONNECTIONS },
+      settings: { payloadBytes: PAYLOAD_BYTES, latency: RATES, ramp: RAMP, cpu: CPU, idleConnections: IDLE_CONNECTIONS },
       summary,
       results,
     };

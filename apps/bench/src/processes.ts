@@ -72,6 +72,13 @@ export function rssKiB(pid: number): number {
   return Number(match[1]);
 }
 
+/** CPU time a process has used so far, user and system, in ms (Linux, clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  // Fields after the command name: state is field 3, utime 14 and stime 15 of /proc/<pid>/stat.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** A forked group of subscribed clients (see subscribers.ts). */
 export class SubscriberGroup {
   private constructor(private readonly child: ChildProcess) {}
@@ -86,6 +93,10 @@ export class SubscriberGroup {
     const answer = await group.ask<{ type: string; message?: string }>(request, ['connected', 'failed']);
     if (answer.type === 'failed') throw new Error(`subscribers could not connect: ${answer.message}`);
     return group;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
   }
 
   reset(keepSamples: boolean): Promise<unknown> {
