@@ -81,7 +81,7 @@ describe('demo page in a browser, two nodes', () => {
 
     const inventory = Number(await one.textContent('[data-testid="inventory"]'));
     await two.click('#drink');
-    await one.waitForFunction((expected) => document.querySelector('[data-testid="inventory"]')?.textContent === String(expected), inventory - 1);
+    await one.waitForSelector(`[data-testid="inventory"]:text-is("${inventory - 1}")`);
     expect(await two.textContent('[data-testid="inventory"]')).toBe(String(inventory - 1));
     expect(await one.textContent('[data-testid="log"]')).toContain('notifyBeerInventoryChanged(bob');
     await shoot('party');

@@ -1,4 +1,4 @@
-import * as amqp from 'amqplib';
+import { REAPER_QUEUE, removeTopology as removeClusterTopology } from '../../libs/duplex/src';
 import { NodeProcess, startNode } from './node-process';
 
 /** A fresh name prefix per suite, under the run's prefix (see broker.global-setup). */
@@ -28,18 +28,9 @@ export async function startClusterNode(index: number, options: ClusterOptions): 
   });
 }
 
-/** Deletes what a suite declared that outlives its nodes: the exchange, the job queues, the state stream and snapshot. */
+/** Deletes what a suite declared that outlives its nodes (jobs.test: the bus suite's own job queue). */
 export async function removeTopology(prefix: string, url = process.env.AMQP_URL): Promise<void> {
-  if (!url) return;
-  const connection = await amqp.connect(url);
-  try {
-    const channel = await connection.createChannel();
-    // jobs.test: the bus suite's own job queue. Deleting a queue that does not exist is not an error.
-    for (const queue of ['jobs.reaper', 'jobs.test', 'state', 'state.snapshot']) await channel.deleteQueue(`${prefix}.${queue}`);
-    await channel.deleteExchange(`${prefix}.callbacks`);
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
+  if (url) await removeClusterTopology(url, prefix, [REAPER_QUEUE, 'test']);
 }
 
 /** The node's delivery counters, from /health. */

@@ -9,6 +9,7 @@ import * as amqp from 'amqplib';
 import Redis from 'ioredis';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { REAPER_QUEUE, removeTopology } from '../../../libs/duplex/src';
 import { renderChart } from './chart';
 import { cpuPerDelivery, CpuOptions, CpuResult } from './cpu';
 import { fanoutRamp, FanoutResult, RampOptions } from './fanout';
@@ -48,14 +49,6 @@ async function reachable(): Promise<void> {
     throw new Error(`Redis at REDIS_URL is unreachable (${error.message}); start redis-server or set REDIS_URL`);
   });
   redis.disconnect();
-}
-
-async function removeTopology(): Promise<void> {
-  const connection = await amqp.connect(env.amqpUrl);
-  const channel = await connection.createChannel();
-  for (const queue of ['jobs.reaper', 'state', 'state.snapshot']) await channel.deleteQueue(`${env.prefix}.${queue}`);
-  await channel.deleteExchange(`${env.prefix}.callbacks`);
-  await connection.close();
 }
 
 function step(name: string): void {
@@ -200,7 +193,7 @@ async function main(): Promise<void> {
     console.log(`written: .bench/bench.json, .bench/bench.svg (${report.seconds} s)`);
   } finally {
     stopAll();
-    await removeTopology().catch((error: Error) => console.error(`could not remove ${env.prefix}.*: ${error.message}`));
+    await removeTopology(env.amqpUrl, env.prefix, [REAPER_QUEUE]).catch((error: Error) => console.error(`could not remove ${env.prefix}.*: ${error.message}`));
   }
 }
 

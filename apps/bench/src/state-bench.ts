@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import * as amqp from 'amqplib';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { removeTopology } from '../../../libs/duplex/src/cluster/amqp-topology';
 import { AmqpStreamLog } from '../../../libs/duplex/src/state/amqp-stream-log';
 import { ReplicatedStore } from '../../../libs/duplex/src/state/replicated-store';
 import { Latency, round, sequential, throughput } from './stats';
@@ -67,18 +68,12 @@ async function benchRaw(prefix: string): Promise<Result> {
     };
     const latency = await sequential(LATENCY_OPS, roundTrip);
     const opsPerSecond = await throughput(THROUGHPUT_OPS, WINDOW, roundTrip);
-    await publisher.deleteQueue(stream);
     return { opsPerSecond, latency };
   } finally {
+    // A channel of its own: a failed run may have closed the others.
+    await connection.createChannel().then((channel) => channel.deleteQueue(stream)).catch(() => undefined);
     await connection.close().catch(() => undefined);
   }
-}
-
-async function cleanup(prefix: string): Promise<void> {
-  const connection = await amqp.connect(url);
-  const channel = await connection.createChannel();
-  for (const queue of ['state', 'state.snapshot', 'raw']) await channel.deleteQueue(`${prefix}.${queue}`).catch(() => undefined);
-  await connection.close();
 }
 
 async function main(): Promise<void> {
@@ -108,7 +103,8 @@ async function main(): Promise<void> {
     writeFileSync('.bench/state.json', JSON.stringify(report, null, 2));
     console.log('written: .bench/state.json');
   } finally {
-    await Promise.all([cleanup(prefix), cleanup(`${prefix}.0`), cleanup(`${prefix}.1`)]).catch(() => undefined);
+    // Each store run leaves a stream and a snapshot queue; the raw runs delete their own stream.
+    await Promise.all([`${prefix}.0`, `${prefix}.1`].map((store) => removeTopology(url, store, []))).catch(() => undefined);
   }
 }
 

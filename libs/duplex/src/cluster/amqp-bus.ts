@@ -9,6 +9,7 @@ import type { BusMessage } from './bus-message';
 import { BusCounters } from './bus-stats';
 import { wallClockMs } from './latency-window';
 import { NoRouteError } from './no-route.error';
+import { topology } from './amqp-topology';
 
 export interface AmqpBusOptions {
   url: string;
@@ -60,8 +61,8 @@ export class AmqpBus implements Bus {
   constructor(options: AmqpBusOptions) {
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'duplex';
-    this.exchange = `${this.prefix}.callbacks`;
-    this.queue = `${this.prefix}.node.${this.nodeId}`;
+    this.exchange = topology.exchange(this.prefix);
+    this.queue = topology.nodeQueue(this.prefix, this.nodeId);
     this.connection = new AmqpConnection(
       { url: options.url, name: `duplex bus ${this.nodeId}`, minBackoffMs: options.minBackoffMs, maxBackoffMs: options.maxBackoffMs },
       (session) => this.setup(session),
@@ -216,6 +217,6 @@ export class AmqpBus implements Bus {
   }
 
   private jobQueue(queue: string): string {
-    return `${this.prefix}.jobs.${queue}`;
+    return topology.jobQueue(this.prefix, queue);
   }
 }

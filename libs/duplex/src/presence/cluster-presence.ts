@@ -18,7 +18,8 @@ interface RemoteNode {
   sessions: Map<string, PresenceSession>;
 }
 
-const REAPER_QUEUE = 'reaper';
+/** The job queue whose single active consumer ends the sessions of dead nodes. */
+export const REAPER_QUEUE = 'reaper';
 /** Session ids remembered as reaped, to drop duplicate reap jobs. */
 const REAPED_MEMORY = 100_000;
 

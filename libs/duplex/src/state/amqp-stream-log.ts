@@ -5,6 +5,7 @@ import { DuplexError } from '../protocol';
 import type { Replica, ReplicationLog } from './replication-log';
 import type { LogEntry } from './state-command';
 import type { StateSnapshot } from './state-machine';
+import { topology } from '../cluster/amqp-topology';
 
 export interface StreamLogOptions {
   url: string;
@@ -41,8 +42,8 @@ export class AmqpStreamLog implements ReplicationLog {
 
   constructor(private readonly options: StreamLogOptions) {
     const prefix = options.prefix ?? 'duplex';
-    this.stream = `${prefix}.state`;
-    this.snapshots = `${prefix}.state.snapshot`;
+    this.stream = topology.stateStream(prefix);
+    this.snapshots = topology.stateSnapshots(prefix);
     this.connection = new AmqpConnection(
       { url: options.url, name: `duplex state ${options.nodeId}`, maxBackoffMs: options.maxBackoffMs },
       (session) => this.setup(session),

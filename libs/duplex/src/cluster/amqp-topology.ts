@@ -1,0 +1,38 @@
+import * as amqp from 'amqplib';
+
+/**
+ * The names a cluster declares on the broker under its prefix, in one place:
+ * the bus and the state log name their exchanges and queues with these, and
+ * removeTopology deletes exactly them.
+ */
+export const topology = {
+  /** The topic exchange every callback and bus message goes through. */
+  exchange: (prefix: string) => `${prefix}.callbacks`,
+  /** A node's own queue; exclusive, so it goes with the node's connection. */
+  nodeQueue: (prefix: string, nodeId: string) => `${prefix}.node.${nodeId}`,
+  /** A durable job queue with one active consumer in the cluster. */
+  jobQueue: (prefix: string, name: string) => `${prefix}.jobs.${name}`,
+  /** The shared state's stream. */
+  stateStream: (prefix: string) => `${prefix}.state`,
+  /** The newest snapshot of the shared state. */
+  stateSnapshots: (prefix: string) => `${prefix}.state.snapshot`,
+};
+
+/**
+ * Deletes what a cluster leaves on the broker once all its nodes stopped:
+ * the exchange, the named job queues, the state stream and its snapshots.
+ * This is the end of a cluster's shared state; tests and benchmarks call it
+ * for prefixes of their own. Deleting what does not exist is not an error.
+ */
+export async function removeTopology(url: string, prefix: string, jobQueues: string[]): Promise<void> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    for (const name of jobQueues) await channel.deleteQueue(topology.jobQueue(prefix, name));
+    await channel.deleteQueue(topology.stateStream(prefix));
+    await channel.deleteQueue(topology.stateSnapshots(prefix));
+    await channel.deleteExchange(topology.exchange(prefix));
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
