@@ -30,7 +30,7 @@ export interface CpuResult {
 export async function cpuPerDelivery(env: BenchEnv, options: CpuOptions): Promise<Record<SystemKind, CpuResult>> {
   const rounds: Record<SystemKind, CpuResult['rounds']> = { duplex: [], socketio: [] };
   let deliveries = 0;
-  for (let round = 0; round < options.rounds; round++) {
+  for (let i = 0; i < options.rounds; i++) {
     for (const kind of ['duplex', 'socketio'] as const) {
       const measured = await oneRound(kind, env, options);
       rounds[kind].push(measured);
