@@ -51,6 +51,15 @@ describe('docker compose cluster behind the load balancer', () => {
     throw new Error(`20 connections through the balancer all landed on ${[...avoid].join(', ')}`);
   };
 
+  /** A failure's message carries what the services printed. */
+  const withLogs = async (steps: () => Promise<void>) => {
+    try {
+      await steps();
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- compose logs ---\n${await project.logs()}`);
+    }
+  };
+
   beforeAll(async () => {
     const port = await freePort();
     lb = `http://127.0.0.1:${port}`;
@@ -58,12 +67,10 @@ describe('docker compose cluster behind the load balancer', () => {
       LB_PORT: String(port),
       RABBITMQ_MANAGEMENT_PORT: String(await freePort()),
     });
-    try {
+    await withLogs(async () => {
       await project.compose('up', '-d', '--build', '--scale', 'node=2');
       await clusterOf(2);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- compose logs ---\n${await project.logs()}`);
-    }
+    });
   }, UP_MS);
   afterAll(async () => {
     clients.closeAll();
@@ -95,10 +102,12 @@ describe('docker compose cluster behind the load balancer', () => {
   });
 
   it('scales out: a third node joins, and the balancer sends new clients to it', async () => {
-    const before = new Set((await health())!.nodes);
-    await project.compose('up', '-d', '--no-recreate', '--scale', 'node=3');
-    await clusterOf(3);
-    const newcomer = await clientOnAnotherNode(before);
-    expect(before.has(newcomer.nodeId!)).toBe(false);
+    await withLogs(async () => {
+      const before = new Set((await health())!.nodes);
+      await project.compose('up', '-d', '--no-recreate', '--scale', 'node=3');
+      await clusterOf(3);
+      const newcomer = await clientOnAnotherNode(before);
+      expect(before.has(newcomer.nodeId!)).toBe(false);
+    });
   }, UP_MS);
 });

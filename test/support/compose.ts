@@ -44,7 +44,7 @@ export class ComposeProject {
 
   /** Everything the services printed, for a failure's message. */
   logs(): Promise<string> {
-    return this.compose('logs', '--no-color', '--tail=80').catch((error) => String(error));
+    return this.compose('logs', '--no-color', '--tail=400').catch((error) => String(error));
   }
 }
 
