@@ -31,4 +31,14 @@ describe('ReplayWindow', () => {
     expect(window.oldestSeq).toBe(3);
     expect([...window.after(0)]).toEqual([]);
   });
+
+  it('answers correctly while growing, at the moment it fills, and after wrapping many times', () => {
+    const window = new ReplayWindow<number>(4);
+    for (let n = 1; n <= 11; n++) {
+      window.push(n);
+      const held = [...window.after(0)].map(([frame]) => frame);
+      expect(held).toEqual(Array.from({ length: Math.min(n, 4) }, (_, i) => Math.max(n - 4, 0) + i + 1));
+      expect([...window.after(n - 1)]).toEqual([[n, n]]);
+    }
+  });
 });
