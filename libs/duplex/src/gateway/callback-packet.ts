@@ -46,7 +46,11 @@ function encodedBody(frame: CallbackFrame): EncodedBody {
  * Frames come off the bus as JSON, so they hold no binary.
  */
 export function callbackPacket(frame: CallbackFrame, seq: number): string {
-  return `${HEAD}${seq},${encodedBody(frame).tail}]`;
+  return packetOf(encodedBody(frame), String(seq));
+}
+
+function packetOf(body: EncodedBody, digits: string): string {
+  return `${HEAD}${digits},${body.tail}]`;
 }
 
 /**
@@ -57,11 +61,13 @@ export function callbackPacket(frame: CallbackFrame, seq: number): string {
  * sockets; ours differs per session only in the seq.
  */
 export function callbackWebSocketFrame(frame: CallbackFrame, seq: number): [Buffer, Buffer] {
-  const body = encodedBody(frame);
-  const digits = String(seq);
+  return webSocketFrameOf(encodedBody(frame), String(seq));
+}
+
+function webSocketFrameOf(body: EncodedBody, digits: string): [Buffer, Buffer] {
   let template = body.frames[digits.length];
   if (!template) {
-    const payload = Buffer.from(`${ENGINE_MESSAGE}${HEAD}${'0'.repeat(digits.length)},${body.tail}]`);
+    const payload = Buffer.from(ENGINE_MESSAGE + packetOf(body, '0'.repeat(digits.length)));
     template = { header: textFrameHeader(payload.length), payload, seqAt: Buffer.byteLength(ENGINE_MESSAGE + HEAD) };
     body.frames[digits.length] = template;
   }
@@ -102,8 +108,11 @@ interface EngineConnection {
  */
 export function writeCallback(socket: Socket, frame: CallbackFrame, seq: number): void {
   if (!socket.connected) return;
-  const packet = callbackPacket(frame, seq);
+  // One lookup of the shared body and one seq-to-text per session, for both forms.
+  const body = encodedBody(frame);
+  const digits = String(seq);
+  const packet = packetOf(body, digits);
   const onWebSocket = (socket.conn as unknown as EngineConnection).transport?.name === 'websocket';
-  const options = onWebSocket ? { wsPreEncodedFrame: callbackWebSocketFrame(frame, seq) } : {};
+  const options = onWebSocket ? { wsPreEncodedFrame: webSocketFrameOf(body, digits) } : {};
   (socket as unknown as { client: EngineClient }).client.writeToEngine(packet, options);
 }
