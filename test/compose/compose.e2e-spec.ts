@@ -42,13 +42,22 @@ describe('docker compose cluster behind the load balancer', () => {
       120_000,
     );
   };
-  /** Connects through the balancer until a client lands on a node not in `avoid`. */
+  /**
+   * Connects through the balancer until a client lands on a node not in
+   * `avoid`, 20 attempts 200 ms apart. Paced, not back to back: in CI, 20
+   * connections made at once right after a new replica passed its health
+   * check all landed on the old ones (cause not found; see the issue's note).
+   */
   const clientOnAnotherNode = async (avoid: Set<string>): Promise<DuplexClient> => {
+    const landed: Record<string, number> = {};
     for (let attempt = 0; attempt < 20; attempt++) {
       const client = await clients.connect(lb);
       if (!avoid.has(client.nodeId!)) return client;
+      landed[client.nodeId!] = (landed[client.nodeId!] ?? 0) + 1;
+      client.close();
+      await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`20 connections through the balancer all landed on ${[...avoid].join(', ')}`);
+    throw new Error(`20 connections through the balancer all landed on ${JSON.stringify(landed)}`);
   };
 
   /** A failure's message carries what the services printed. */
