@@ -396,5 +396,21 @@ describe('one node, memory bus', () => {
       expect(sample(text, /^duplex_state_lag_seconds\{.*quantile="0.5"/)).toBeGreaterThan(0);
       expect(text).toMatch(/node="[^"]+"/);
     });
+
+    it('narrows /health bus latencies to the last N messages with ?recent=N, and refuses a bad N', async () => {
+      type Health = { bus: { latency: { delivery: { count: number; p50: number; max: number } } } };
+      const all = ((await (await fetch(`${node.url}/health`)).json()) as Health).bus.latency.delivery;
+      const last = ((await (await fetch(`${node.url}/health?recent=1`)).json()) as Health).bus.latency.delivery;
+      expect(all.count).toBeGreaterThan(1);
+      expect(last.count).toBe(all.count);
+      // Over one message, the median is that message's latency.
+      expect(last.p50).toBe(last.max);
+      for (const bad of ['0', '-3', '1.5', 'many']) {
+        const response = await fetch(`${node.url}/health?recent=${bad}`);
+        expect(response.status).toBe(400);
+        expect(await response.json()).toMatchObject({ code: 'BAD_REQUEST' });
+      }
+      expect((await fetch(`${node.url}/health`)).status).toBe(200);
+    });
   });
 });

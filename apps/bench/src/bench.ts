@@ -26,7 +26,7 @@ const env: BenchEnv = {
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   prefix: `bench-${Date.now().toString(36)}`,
 };
-const RATES: LatencyRates = { light: 50, heavy: 1_000, durationMs: 3_000, subscribers: 10 };
+const RATES: LatencyRates = { light: 50, heavy: 1_000, durationMs: 3_000, warmupMs: 3_000, subscribers: 10 };
 const RAMP: RampOptions = { subscribers: 1_000, groups: 2, startRate: 5, factor: 1.5, stepMs: 2_000, maxSteps: 12, tailMs: 500 };
 const IDLE_CONNECTIONS = 2_000;
 const CPU: CpuOptions = { subscribers: 300, rate: 100, durationMs: 4_000, rounds: 3 };
@@ -56,7 +56,7 @@ function step(name: string): void {
 }
 
 async function run(): Promise<Results> {
-  step(`cross-node latency, ${RATES.subscribers} subscribers, ${RATES.light} and ${RATES.heavy} publishes/s for ${RATES.durationMs / 1000} s`);
+  step(`cross-node latency, ${RATES.subscribers} subscribers, ${RATES.light} and ${RATES.heavy} publishes/s for ${RATES.durationMs / 1000} s each after ${RATES.warmupMs / 1000} s of warm-up`);
   const latency = {
     duplex: await crossNodeLatency('duplex', env, RATES),
     amqp: await rawLatency(env, RATES),

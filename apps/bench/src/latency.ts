@@ -9,6 +9,12 @@ export interface LatencyRates {
   light: number;
   heavy: number;
   durationMs: number;
+  /**
+   * Unmeasured publishing at the heavy rate before the light and heavy runs,
+   * for every system alike: the first seconds of a fresh process measure its
+   * JIT and heap growth, not its steady state.
+   */
+  warmupMs: number;
   subscribers: number;
 }
 
@@ -27,6 +33,9 @@ export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: L
   const group = await SubscriberGroup.start({ type: 'connect', kind, urls: [b.url], count: rates.subscribers, topic: 'bench' });
   const publisher = await connectPublisher(kind, a.url);
   try {
+    await group.reset(false);
+    const warmup = await pace(rates.heavy, rates.warmupMs, () => publisher.publish('bench'));
+    await drained([group], warmup.sent * rates.subscribers);
     const result = {} as LatencyResult;
     for (const load of ['light', 'heavy'] as const) {
       await group.reset(true);
@@ -35,7 +44,7 @@ export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: L
       await drained([group], expected);
       const { samples } = await collect([group], true);
       result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
-      if (kind === 'duplex') result[load].hop = await deliveryLatency(b.url);
+      if (kind === 'duplex') result[load].hop = await deliveryLatency(b.url, sent);
     }
     return result;
   } finally {
@@ -46,6 +55,7 @@ export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: L
 }
 
 export async function rawLatency(env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
+  await rawAmqpLatency(env.amqpUrl, env.prefix, rates.heavy, rates.warmupMs);
   const result = {} as LatencyResult;
   for (const load of ['light', 'heavy'] as const) {
     const samples = await rawAmqpLatency(env.amqpUrl, env.prefix, rates[load], rates.durationMs);
@@ -55,9 +65,9 @@ export async function rawLatency(env: BenchEnv, rates: LatencyRates): Promise<La
   return result;
 }
 
-/** The node's recent bus delivery latency (the last 2,048 messages it received). */
-async function deliveryLatency(url: string): Promise<Latency> {
-  const health = (await (await fetch(`${url}/health`)).json()) as { bus: { latency: { delivery: Latency } } };
+/** The node's bus delivery latency over the last `messages` it received (at most the 2,048 it holds). */
+async function deliveryLatency(url: string, messages: number): Promise<Latency> {
+  const health = (await (await fetch(`${url}/health?recent=${messages}`)).json()) as { bus: { latency: { delivery: Latency } } };
   const { p50, p99, max } = health.bus.latency.delivery;
   return { p50, p99, max };
 }

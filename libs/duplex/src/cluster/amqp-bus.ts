@@ -116,8 +116,8 @@ export class AmqpBus implements Bus {
     await this.consumer?.unbindQueue(this.queue, this.exchange, key).catch(() => undefined);
   }
 
-  stats(): BusStats {
-    return { ...this.counters.snapshot(), reconnects: this.connection.reconnects };
+  stats(recentLatency?: number): BusStats {
+    return { ...this.counters.snapshot(recentLatency), reconnects: this.connection.reconnects };
   }
 
   close(): Promise<void> {

@@ -17,12 +17,13 @@ export class BusCounters {
     this.delivered[key] = (this.delivered[key] ?? 0) + 1;
   }
 
-  snapshot(): BusStats {
+  /** `recentLatency`: the latency percentiles cover only that many most recent messages. */
+  snapshot(recentLatency?: number): BusStats {
     return {
       delivered: { ...this.delivered },
       published: this.published,
       reconnects: this.reconnects,
-      latency: { publish: this.publishLatency.summary(), delivery: this.deliveryLatency.summary() },
+      latency: { publish: this.publishLatency.summary(recentLatency), delivery: this.deliveryLatency.summary(recentLatency) },
     };
   }
 }

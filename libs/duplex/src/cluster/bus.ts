@@ -48,7 +48,8 @@ export interface Bus {
   enqueueJob(queue: string, message: BusMessage): Promise<void>;
   /** Registers this node as a consumer of a job queue; call before start(). */
   consumeJobs(queue: string, handler: JobHandler): void;
-  stats(): BusStats;
+  /** Counters, and latency percentiles over the last `recentLatency` messages (as many as are held by default). */
+  stats(recentLatency?: number): BusStats;
   close(): Promise<void>;
 }
 

@@ -22,8 +22,13 @@ export class LatencyWindow {
     this.samples[this.count++ % this.samples.length] = ms;
   }
 
-  summary(): LatencySummary {
-    const held = this.samples.slice(0, Math.min(this.count, this.samples.length)).sort();
+  /** Percentiles of the most recent `recent` samples (all held ones by default). */
+  summary(recent = Infinity): LatencySummary {
+    const size = this.samples.length;
+    const n = Math.max(0, Math.min(recent, this.count, size));
+    const held = new Float64Array(n);
+    for (let i = 0; i < n; i++) held[i] = this.samples[(this.count - n + i) % size];
+    held.sort();
     const at = (q: number) => (held.length ? round(held[Math.min(held.length - 1, Math.floor(q * held.length))]) : 0);
     return { count: this.count, p50: at(0.5), p99: at(0.99), max: held.length ? round(held[held.length - 1]) : 0 };
   }

@@ -93,8 +93,8 @@ export class MemoryBus implements Bus {
     queueMicrotask(() => void handler(structuredClone(message)).catch(() => undefined));
   }
 
-  stats(): BusStats {
-    return this.counters.snapshot();
+  stats(recentLatency?: number): BusStats {
+    return this.counters.snapshot(recentLatency);
   }
 
   async close(): Promise<void> {
