@@ -32,7 +32,7 @@ const IDLE_CONNECTIONS = 2_000;
 const CPU: CpuOptions = { subscribers: 300, rate: 100, durationMs: 4_000, rounds: 3 };
 
 interface Results {
-  latency: { duplex: LatencyResult; amqp: LatencyResult; socketio: LatencyResult };
+  latency: { duplex: LatencyResult; amqp: LatencyResult; socketio: LatencyResult; redis: LatencyResult };
   fanout: { duplex: FanoutResult; socketio: FanoutResult };
   cpu: { duplex: CpuResult; socketio: CpuResult };
   memory: { duplex: MemoryResult; socketio: MemoryResult };
@@ -59,8 +59,9 @@ async function run(): Promise<Results> {
   step(`cross-node latency, ${RATES.subscribers} subscribers, ${RATES.light} and ${RATES.heavy} publishes/s for ${RATES.durationMs / 1000} s each after ${RATES.warmupMs / 1000} s of warm-up`);
   const latency = {
     duplex: await crossNodeLatency('duplex', env, RATES),
-    amqp: await rawLatency(env, RATES),
+    amqp: await rawLatency('amqp', env, RATES),
     socketio: await crossNodeLatency('socketio', env, RATES),
+    redis: await rawLatency('redis', env, RATES),
   };
   step(`fan-out: ${RAMP.subscribers} clients over 3 nodes, publish rate ×${RAMP.factor} every ${RAMP.stepMs / 1000} s until delivery falls behind`);
   const fanout = {
@@ -95,9 +96,10 @@ function rows(results: Results): Row[] {
   const hopRows = (['light', 'heavy'] as const).flatMap((load) =>
     (['p50', 'p99'] as const).map(
       (q): Row => ({
-        figure: `broker hop only, ${load}, ${q}, ms`,
+        figure: `broker hop only, ${load}, ${q}, ms (Socket.IO column: raw Redis pub/sub)`,
         duplex: latency.duplex[load].hop?.[q] ?? NaN,
         amqp: latency.amqp[load][q],
+        socketio: latency.redis[load][q],
         better: 'lower',
       }),
     ),
@@ -125,11 +127,12 @@ function chart(results: Results): string {
     ]),
   });
   const hopPanel = {
-    title: 'Broker hop alone (publish on A → delivery on B) vs raw amqplib',
+    title: 'Broker hop alone (publish on A → delivery on B) vs raw amqplib, and the raw Redis pub/sub hop under Socket.IO',
     unit: 'ms p50, lower is better',
     bars: (['light', 'heavy'] as const).flatMap((load) => [
       { label: `nest-duplex hop, ${load}`, value: latency.duplex[load].hop?.p50 ?? 0, series: 'duplex' as const },
       { label: `raw amqplib, ${load}`, value: latency.amqp[load].p50, series: 'amqp' as const },
+      { label: `raw Redis pub/sub, ${load}`, value: latency.redis[load].p50, series: 'socketio' as const },
     ]),
   };
   return renderChart(`nest-duplex benchmarks, ${new Date().toISOString().slice(0, 10)}`, [

@@ -1,6 +1,6 @@
 import { collect, drained, SubscriberGroup } from './processes';
 import { connectPublisher, pace } from './publisher';
-import { rawAmqpLatency } from './raw-amqp';
+import { rawAmqpLatency, rawRedisLatency } from './raw-hop';
 import { Latency, summarize } from './stats';
 import { BenchEnv, startCluster, stopCluster } from './systems';
 import type { SystemKind } from './subscribers';
@@ -54,11 +54,14 @@ export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: L
   }
 }
 
-export async function rawLatency(env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
-  await rawAmqpLatency(env.amqpUrl, env.prefix, rates.heavy, rates.warmupMs);
+/** A raw hop of one transport (see raw-hop.ts), after the same warm-up as the systems get. */
+export async function rawLatency(transport: 'amqp' | 'redis', env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
+  const measure = (rate: number, durationMs: number) =>
+    transport === 'amqp' ? rawAmqpLatency(env.amqpUrl, env.prefix, rate, durationMs) : rawRedisLatency(env.redisUrl, env.prefix, rate, durationMs);
+  await measure(rates.heavy, rates.warmupMs);
   const result = {} as LatencyResult;
   for (const load of ['light', 'heavy'] as const) {
-    const samples = await rawAmqpLatency(env.amqpUrl, env.prefix, rates[load], rates.durationMs);
+    const samples = await measure(rates[load], rates.durationMs);
     const expected = Math.round((rates[load] * rates.durationMs) / 1000);
     result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
   }

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import * as amqp from 'amqplib';
 import type { Channel, ChannelModel } from 'amqplib';
+import type { Writable } from 'node:stream';
+import { coalesceWrites } from './coalesced-writes';
 
 export interface AmqpConnectionOptions {
   url: string;
@@ -56,6 +58,7 @@ export class AmqpConnection {
       // noDelay: with Nagle on, every small frame waits for the broker's delayed ACK, ~40 ms a hop.
       connection = await amqp.connect(this.options.url, { noDelay: true, clientProperties: { connection_name: this.options.name } });
       const current = connection;
+      coalesceWrites(socketOf(current));
       current.on('error', (error: Error) => this.logger.warn(`connection error: ${error.message}`));
       current.on('close', () => this.lost(current));
       await this.setup(new AmqpSession(current, this.logger));
@@ -93,6 +96,11 @@ export class AmqpConnection {
       void this.connect();
     }, delay);
   }
+}
+
+/** The socket under an amqplib connection (not in its typings, stable since 0.5). */
+function socketOf(connection: ChannelModel): Writable {
+  return (connection as unknown as { connection: { stream: Writable } }).connection.stream;
 }
 
 /** What `setup` gets: channels wired so that a channel the broker closes takes the connection down. */
