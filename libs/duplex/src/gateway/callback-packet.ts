@@ -23,16 +23,23 @@ interface EncodedBody {
   frames: Array<FrameTemplate | undefined>;
 }
 
-/** Keyed by the args array, which every session's copy of one callback shares. */
-const bodies = new WeakMap<unknown[], EncodedBody>();
+/**
+ * The encoding of the callback being written, keyed by its args array, which
+ * every session's copy of one callback shares. A topic callback is written to
+ * all local subscribers in one synchronous loop, so one entry serves the whole
+ * fan-out. Keeping no more matters: replay windows hold each frame for a
+ * while, and an encoding tied to every held frame (as a WeakMap would keep
+ * it) lived long enough to be promoted out of the young generation, making
+ * every scavenge copy it.
+ */
+let current: { args: unknown[]; body: EncodedBody } | null = null;
 
 function encodedBody(frame: CallbackFrame): EncodedBody {
-  let body = bodies.get(frame.args);
-  if (!body || body.service !== frame.service || body.method !== frame.method) {
-    const tail = JSON.stringify({ service: frame.service, method: frame.method, args: frame.args }).slice(1);
-    body = { service: frame.service, method: frame.method, tail, frames: [] };
-    bodies.set(frame.args, body);
-  }
+  const cached = current?.args === frame.args ? current.body : null;
+  if (cached && cached.service === frame.service && cached.method === frame.method) return cached;
+  const tail = JSON.stringify({ service: frame.service, method: frame.method, args: frame.args }).slice(1);
+  const body: EncodedBody = { service: frame.service, method: frame.method, tail, frames: [] };
+  current = { args: frame.args, body };
   return body;
 }
 
