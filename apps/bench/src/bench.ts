@@ -127,7 +127,7 @@ function chart(results: Results): string {
     ]),
   });
   const hopPanel = {
-    title: 'Broker hop alone (publish on A → delivery on B) vs raw amqplib, and the raw Redis pub/sub hop under Socket.IO',
+    title: 'Broker hop alone: nest-duplex (A → B), raw amqplib, raw Redis pub/sub',
     unit: 'ms p50, lower is better',
     bars: (['light', 'heavy'] as const).flatMap((load) => [
       { label: `nest-duplex hop, ${load}`, value: latency.duplex[load].hop?.p50 ?? 0, series: 'duplex' as const },
