@@ -60,7 +60,7 @@ export class AmqpBus implements Bus {
 
   constructor(options: AmqpBusOptions) {
     this.nodeId = options.nodeId;
-    this.prefix = options.prefix ?? 'duplex';
+    this.prefix = options.prefix ?? topology.defaultPrefix;
     this.exchange = topology.exchange(this.prefix);
     this.queue = topology.nodeQueue(this.prefix, this.nodeId);
     this.connection = new AmqpConnection(

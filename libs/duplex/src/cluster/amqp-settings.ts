@@ -1,3 +1,5 @@
+import { topology } from './amqp-topology';
+
 /** The broker settings the bus and the state log share, so that both always land on the same broker and prefix. */
 export interface AmqpSettings {
   url: string;
@@ -9,5 +11,5 @@ export interface AmqpSettings {
 export function amqpSettings(amqp: { url?: string; prefix?: string } = {}, env: NodeJS.ProcessEnv = process.env): AmqpSettings | null {
   const url = amqp.url ?? env.AMQP_URL;
   if (!url) return null;
-  return { url, prefix: amqp.prefix ?? env.AMQP_PREFIX ?? 'duplex', maxBackoffMs: Number(env.AMQP_MAX_BACKOFF_MS) || undefined };
+  return { url, prefix: amqp.prefix ?? env.AMQP_PREFIX ?? topology.defaultPrefix, maxBackoffMs: Number(env.AMQP_MAX_BACKOFF_MS) || undefined };
 }

@@ -6,6 +6,8 @@ import * as amqp from 'amqplib';
  * removeTopology deletes exactly them.
  */
 export const topology = {
+  /** The prefix of a cluster that names none (AMQP_PREFIX). */
+  defaultPrefix: 'duplex',
   /** The topic exchange every callback and bus message goes through. */
   exchange: (prefix: string) => `${prefix}.callbacks`,
   /** A node's own queue; exclusive, so it goes with the node's connection. */

@@ -41,7 +41,7 @@ export class AmqpStreamLog implements ReplicationLog {
   private replica: Replica | null = null;
 
   constructor(private readonly options: StreamLogOptions) {
-    const prefix = options.prefix ?? 'duplex';
+    const prefix = options.prefix ?? topology.defaultPrefix;
     this.stream = topology.stateStream(prefix);
     this.snapshots = topology.stateSnapshots(prefix);
     this.connection = new AmqpConnection(
