@@ -61,9 +61,8 @@ export async function rawLatency(transport: 'amqp' | 'redis', env: BenchEnv, rat
   await measure(rates.heavy, rates.warmupMs);
   const result = {} as LatencyResult;
   for (const load of ['light', 'heavy'] as const) {
-    const samples = await measure(rates[load], rates.durationMs);
-    const expected = Math.round((rates[load] * rates.durationMs) / 1000);
-    result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
+    const { sent, samples } = await measure(rates[load], rates.durationMs);
+    result[load] = { ...summarize(samples), deliveries: samples.length, lost: sent - samples.length };
   }
   return result;
 }
