@@ -159,7 +159,7 @@ describe('three nodes on RabbitMQ', () => {
     const survivorB = await heardOn(third, 'stayer-3');
     await heardOn(doomed, 'doomed-a');
     await heardOn(doomed, 'doomed-b');
-    await settle(700); // a heartbeat carries the doomed node's guests to the others
+    await settle(700); // the doomed node's presence announcements reach the others
 
     const killedAt = Date.now();
     await doomed.kill();

@@ -29,28 +29,51 @@ export interface PresenceSession {
   attributes: Record<string, unknown>;
 }
 
-/** Every node, every heartbeat interval: I am alive, and these are my sessions. */
-export interface HeartbeatMessage {
-  type: 'heartbeat';
+/**
+ * What every presence message of a node says about its sessions: which
+ * process sent it and how many changes that process had announced. A receiver
+ * applies changes in order; one that finds itself behind (a lost message, a
+ * reconnect, a node it has not met) asks that node for a snapshot.
+ */
+export interface PresenceVersion {
   nodeId: string;
   /** Random per process: a node restarted under the same id is a new incarnation, and the old one's sessions are gone. */
   incarnation: string;
+  /** Changes this incarnation has announced so far; a snapshot is as of this many. */
+  version: number;
+}
+
+/**
+ * Every node, every heartbeat interval: I am alive, at this version. It does
+ * not list the sessions, so its cost does not grow with them.
+ */
+export interface HeartbeatMessage extends PresenceVersion {
+  type: 'heartbeat';
+}
+
+/** A session's topics or attributes changed, it opened, or it moved to this node. */
+export interface SessionUpdateMessage extends PresenceVersion {
+  type: 'session-update';
+  session: PresenceSession;
+}
+
+export interface SessionGoneMessage extends PresenceVersion {
+  type: 'session-gone';
+  sessionId: string;
+}
+
+/** All of a node's sessions: the answer to a sync request, or, broadcast, its last word when it shuts down. */
+export interface PresenceSnapshotMessage extends PresenceVersion {
+  type: 'presence-snapshot';
   sessions: PresenceSession[];
   /** The node is shutting down: start its sessions' grace period now. */
   leaving?: boolean;
 }
 
-/** A session's topics or attributes changed, or it moved to this node. */
-export interface SessionUpdateMessage {
-  type: 'session-update';
+/** Sent to one node's address: send me your snapshot. `nodeId` is the asker. */
+export interface PresenceSyncMessage {
+  type: 'presence-sync';
   nodeId: string;
-  session: PresenceSession;
-}
-
-export interface SessionGoneMessage {
-  type: 'session-gone';
-  nodeId: string;
-  sessionId: string;
 }
 
 /** A job: end these sessions of a dead node (run their services' end hooks) once. */
@@ -60,7 +83,22 @@ export interface ReapMessage {
   sessions: PresenceSession[];
 }
 
-export type PresenceMessage = HeartbeatMessage | SessionUpdateMessage | SessionGoneMessage;
+export type PresenceMessage =
+  | HeartbeatMessage
+  | SessionUpdateMessage
+  | SessionGoneMessage
+  | PresenceSnapshotMessage
+  | PresenceSyncMessage;
+
+const PRESENCE_TYPES: ReadonlySet<BusMessage['type']> = new Set([
+  'heartbeat',
+  'session-update',
+  'session-gone',
+  'presence-snapshot',
+  'presence-sync',
+]);
+
+export const isPresenceMessage = (message: BusMessage): message is PresenceMessage => PRESENCE_TYPES.has(message.type);
 
 /** The whole cluster protocol: a closed set of typed messages. */
 export type BusMessage = CallbackMessage | ReplyMessage | PresenceMessage | ReapMessage;

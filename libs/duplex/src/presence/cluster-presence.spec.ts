@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { BusMessage, PresenceSession } from '../cluster/bus-message';
+import { type BusMessage, isPresenceMessage, type PresenceMessage, type PresenceSession } from '../cluster/bus-message';
 import { MemoryBroker, MemoryBus } from '../cluster/memory-bus';
 import { ClusterPresence } from './cluster-presence';
 
@@ -13,6 +13,10 @@ class TestNode {
   readonly sessions: PresenceSession[] = [];
   readonly ended: string[] = [];
   readonly evicted: string[] = [];
+  /** Presence messages this node received. */
+  readonly received: PresenceMessage[] = [];
+  /** Messages this node loses before handling, as a lossy network would. */
+  lose: (message: PresenceMessage) => boolean = () => false;
 
   constructor(
     nodeId: string,
@@ -32,12 +36,19 @@ class TestNode {
     this.presence.start();
     await this.bus.start(
       (message: BusMessage) => {
-        if (message.type === 'heartbeat' || message.type === 'session-update' || message.type === 'session-gone') {
-          this.presence.handle(message);
-        }
+        if (!isPresenceMessage(message) || this.lose(message)) return;
+        this.received.push(message);
+        this.presence.handle(message);
       },
       () => this.presence.busUp(),
     );
+  }
+
+  /** A session opens here, and the node says so, as DuplexNode does. */
+  open(id: string, topics: string[] = [], attributes: Record<string, unknown> = {}): void {
+    const session = { id, identity: null, topics, attributes };
+    this.sessions.push(session);
+    this.presence.announce(session);
   }
 
   /** Dies without a word: the bus goes first, so not even a leaving heartbeat gets out. */
@@ -62,9 +73,9 @@ describe('ClusterPresence', () => {
   /** Starts a node on `broker` holding sessions `sessionIds`. */
   const startNode = async (id: string, broker: MemoryBroker, ...sessionIds: string[]) => {
     const node = new TestNode(id, broker);
-    node.sessions.push(...sessionIds.map((sessionId) => ({ id: sessionId, identity: null, topics: [], attributes: {} })));
     nodes.push(node);
     await node.start();
+    for (const sessionId of sessionIds) node.open(sessionId);
     return node;
   };
 
@@ -75,18 +86,66 @@ describe('ClusterPresence', () => {
     return started;
   };
 
-  it('learns the other nodes and their sessions from heartbeats', async () => {
+  it('learns the other nodes and their sessions as they change', async () => {
     const [a, b] = await cluster('a', 'b');
-    b.sessions.push({ id: 's1', identity: null, topics: ['party'], attributes: { guestName: 'ann' } });
+    b.open('s1', ['party'], { guestName: 'ann' });
+    b.open('s2');
+    b.presence.gone('s2');
     await sleep(60);
     expect(a.presence.liveNodes().sort()).toEqual(['a', 'b']);
     expect(a.presence.find('s1')).toMatchObject({ attributes: { guestName: 'ann' } });
+    expect(a.presence.find('s2')).toBeUndefined();
     expect(a.presence.remoteMembers('party').map((s) => s.id)).toEqual(['s1']);
+  });
+
+  it('gives a node that joins later the sessions already there, from a snapshot', async () => {
+    const broker = new MemoryBroker();
+    await startNode('b', broker, 's1', 's2');
+    const a = await startNode('a', broker);
+    await sleep(60);
+    expect(a.received.filter((m) => m.type === 'presence-snapshot')).toHaveLength(1);
+    expect([a.presence.find('s1')?.id, a.presence.find('s2')?.id]).toEqual(['s1', 's2']);
+  });
+
+  it('catches up from a snapshot after missing a change', async () => {
+    const [a, b] = await cluster('a', 'b');
+    a.lose = (m) => m.type === 'session-update' && m.session.id === 'lost';
+    b.open('lost', ['party']);
+    b.open('next');
+    // The next change is out of step, so a asks b at once, well before a heartbeat.
+    await sleep(5);
+    expect(a.received.filter((m) => m.type === 'presence-snapshot')).toHaveLength(1);
+    expect(a.presence.find('next')).toBeDefined();
+    expect(a.presence.remoteMembers('party').map((s) => s.id)).toEqual(['lost']);
+  });
+
+  it('notices a lost last change from the next heartbeat', async () => {
+    const [a, b] = await cluster('a', 'b');
+    a.lose = (m) => m.type === 'session-gone';
+    b.open('s');
+    b.sessions.pop();
+    b.presence.gone('s');
+    await sleep(5);
+    expect(a.presence.find('s')).toBeDefined();
+    await sleep(timing.heartbeatMs * 3);
+    expect(a.presence.find('s')).toBeUndefined();
+  });
+
+  it('keeps heartbeats the same size however many sessions a node has', async () => {
+    const [a, b] = await cluster('a', 'b');
+    for (let i = 0; i < 1_000; i++) b.open(`session-${i}`, ['party'], { guestName: `guest ${i}` });
+    const before = a.received.length;
+    await sleep(timing.heartbeatMs * 3);
+    const heartbeats = a.received.slice(before).filter((m) => m.type === 'heartbeat');
+    expect(heartbeats.length).toBeGreaterThan(0);
+    for (const heartbeat of heartbeats) expect(JSON.stringify(heartbeat).length).toBeLessThan(200);
+    expect(a.presence.remoteMembers('party')).toHaveLength(1_000);
   });
 
   it('ends a dead node\'s sessions once, on one survivor, after timeout and grace', async () => {
     const [a, b, c] = await cluster('a', 'b', 'c');
-    c.sessions.push({ id: 'x', identity: null, topics: [], attributes: {} }, { id: 'y', identity: null, topics: [], attributes: {} });
+    c.open('x');
+    c.open('y');
     await sleep(60);
     // The memory bus runs a job on the node that files it, so both survivors may run it:
     // the reaper's memory is per node, the single active consumer makes it one node on RabbitMQ.
@@ -101,7 +160,7 @@ describe('ClusterPresence', () => {
 
   it('does not end a session that resumed on another node during the grace period', async () => {
     const [a, b] = await cluster('a', 'b');
-    b.sessions.push({ id: 'mover', identity: null, topics: [], attributes: {} });
+    b.open('mover');
     await sleep(60);
     await b.crash();
     a.sessions.push({ id: 'mover', identity: null, topics: [], attributes: {} }); // resumed on a
@@ -111,7 +170,7 @@ describe('ClusterPresence', () => {
 
   it('forgives a node that comes back within the grace period', async () => {
     const [a, b] = await cluster('a', 'b');
-    b.sessions.push({ id: 's', identity: null, topics: [], attributes: {} });
+    b.open('s');
     await sleep(60);
     await b.crash();
     await sleep(timing.heartbeatTimeoutMs + 30); // declared dead, grace running
@@ -122,7 +181,7 @@ describe('ClusterPresence', () => {
 
   it('ends the sessions of a node restarted under the same id, even within the grace period', async () => {
     const [a, b] = await cluster('a', 'b');
-    b.sessions.push({ id: 'old', identity: null, topics: [], attributes: {} });
+    b.open('old');
     await sleep(60);
     await b.crash();
     await startNode('b', b.broker, 'new'); // a new process: new incarnation, new sessions
@@ -132,7 +191,7 @@ describe('ClusterPresence', () => {
 
   it('starts the grace period at once for a node that says it is leaving', async () => {
     const [a, b] = await cluster('a', 'b');
-    b.sessions.push({ id: 'polite', identity: null, topics: [], attributes: {} });
+    b.open('polite');
     await sleep(60);
     await b.leave();
     await sleep(timing.sessionGraceMs + 30); // well before the heartbeat timeout

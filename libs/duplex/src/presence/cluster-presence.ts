@@ -1,8 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
-import { BROADCAST } from '../cluster/bus-address';
-import type { BusMessage, PresenceMessage, PresenceSession, ReapMessage } from '../cluster/bus-message';
+import { BROADCAST, type BusAddress, nodeAddress } from '../cluster/bus-address';
+import type {
+  BusMessage,
+  PresenceMessage,
+  PresenceSession,
+  PresenceSnapshotMessage,
+  PresenceVersion,
+  ReapMessage,
+} from '../cluster/bus-message';
 
 export interface PresenceTiming {
   heartbeatMs: number;
@@ -14,8 +21,12 @@ export interface PresenceTiming {
 
 interface RemoteNode {
   lastSeen: number;
+  /** The incarnation and version `sessions` are as of; null until the first snapshot. */
   incarnation: string | null;
+  version: number;
   sessions: Map<string, PresenceSession>;
+  /** When we last asked it for a snapshot, so a node is asked once per heartbeat timeout at most. */
+  syncAskedAt: number;
 }
 
 /** The job queue whose single active consumer ends the sessions of dead nodes. */
@@ -24,9 +35,13 @@ export const REAPER_QUEUE = 'reaper';
 const REAPED_MEMORY = 100_000;
 
 /**
- * Who is connected where, cluster-wide. Each node heartbeats its sessions on
- * the broadcast address and announces changes as they happen. A node that
- * falls silent for `heartbeatTimeoutMs` is dead; after `sessionGraceMs` (time
+ * Who is connected where, cluster-wide. Each node announces every change of
+ * its sessions on the broadcast address, numbered, and heartbeats the number
+ * it has reached. A receiver that is behind (it missed a change, reconnected,
+ * or has just met the node) asks that node for a snapshot of its sessions, so
+ * the steady cost is one small message per change and per heartbeat, however
+ * many sessions there are. A node that falls silent for `heartbeatTimeoutMs`
+ * is dead; after `sessionGraceMs` (time
  * for its clients to resume elsewhere) every survivor files a reap job, and
  * the one node holding the reaper queue's single active consumer ends each
  * session once, running the services' end hooks.
@@ -37,6 +52,8 @@ export class ClusterPresence {
   private readonly pendingReaps = new Map<string, NodeJS.Timeout>();
   private readonly reaped = new Set<string>();
   private readonly incarnation = randomUUID();
+  /** Changes of local sessions announced by this process. */
+  private version = 0;
   private upSince = Date.now();
   private timer: NodeJS.Timeout | null = null;
 
@@ -58,48 +75,49 @@ export class ClusterPresence {
   /** The bus (re)connected: silence while we were away says nothing about the others. */
   busUp(): void {
     this.upSince = Date.now();
-    void this.heartbeat();
+    this.heartbeat();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const timer of this.pendingReaps.values()) clearTimeout(timer);
-    await this.heartbeat(true);
+    if (this.bus.connected) await this.bus.publish(BROADCAST, this.snapshot(true)).catch(() => undefined);
   }
 
   handle(message: PresenceMessage): void {
     if (message.nodeId === this.bus.nodeId) return;
     const node = this.node(message.nodeId);
     switch (message.type) {
-      case 'heartbeat': {
-        if (message.leaving) return this.dead(message.nodeId, message.sessions);
-        if (node.incarnation !== null && node.incarnation !== message.incarnation) {
-          // Restarted under the same id: the old process's sessions died with it.
-          const gone = [...node.sessions.values()].filter((s) => !message.sessions.some((n) => n.id === s.id));
-          if (gone.length > 0) this.dead(`${message.nodeId} (before its restart)`, gone, false);
-        }
-        node.incarnation = message.incarnation;
-        node.sessions = new Map(message.sessions.map((s) => [s.id, s]));
-        break;
-      }
+      case 'heartbeat':
+        // Version 0 is a snapshot with no sessions: nothing to ask for.
+        if (message.version === 0) return this.applySnapshot(message.nodeId, node, { ...message, type: 'presence-snapshot', sessions: [] });
+        if (node.incarnation !== message.incarnation || node.version !== message.version) this.askSnapshot(message.nodeId, node);
+        return;
       case 'session-update':
-        node.sessions.set(message.session.id, message.session);
         // The session resumed on that node: our copy is stale, without ending it.
         this.evictLocal(message.session.id);
-        break;
+        if (this.inStep(message.nodeId, node, message)) node.sessions.set(message.session.id, message.session);
+        return;
       case 'session-gone':
-        node.sessions.delete(message.sessionId);
-        break;
+        if (this.inStep(message.nodeId, node, message)) node.sessions.delete(message.sessionId);
+        return;
+      case 'presence-snapshot':
+        this.applySnapshot(message.nodeId, node, message);
+        if (message.leaving) this.dead(message.nodeId, message.sessions);
+        return;
+      case 'presence-sync':
+        this.send(nodeAddress(message.nodeId), this.snapshot(false));
+        return;
     }
   }
 
-  /** Tells the cluster about a change of a local session. Best effort: heartbeats repair a lost one. */
+  /** Tells the cluster about a change of a local session. Best effort: a receiver that misses it catches up from a snapshot. */
   announce(session: PresenceSession): void {
-    this.send({ type: 'session-update', nodeId: this.bus.nodeId, session });
+    this.send(BROADCAST, { type: 'session-update', ...this.nextVersion(), session });
   }
 
   gone(sessionId: string): void {
-    this.send({ type: 'session-gone', nodeId: this.bus.nodeId, sessionId });
+    this.send(BROADCAST, { type: 'session-gone', ...this.nextVersion(), sessionId });
   }
 
   /** A session on another live node, by id. */
@@ -123,7 +141,8 @@ export class ClusterPresence {
   private node(nodeId: string): RemoteNode {
     let node = this.nodes.get(nodeId);
     if (!node) {
-      this.nodes.set(nodeId, (node = { lastSeen: Date.now(), incarnation: null, sessions: new Map() }));
+      node = { lastSeen: Date.now(), incarnation: null, version: 0, sessions: new Map(), syncAskedAt: 0 };
+      this.nodes.set(nodeId, node);
       this.logger.log(`node ${nodeId} joined`);
     }
     node.lastSeen = Date.now();
@@ -136,8 +155,51 @@ export class ClusterPresence {
     return node;
   }
 
+  /** The next change of a remote node's sessions, in order? If not, we missed one: ask for a snapshot. */
+  private inStep(nodeId: string, node: RemoteNode, message: PresenceVersion): boolean {
+    if (node.incarnation === message.incarnation && message.version === node.version + 1) {
+      node.version = message.version;
+      return true;
+    }
+    this.askSnapshot(nodeId, node);
+    return false;
+  }
+
+  private askSnapshot(nodeId: string, node: RemoteNode): void {
+    const now = Date.now();
+    if (now - node.syncAskedAt < this.timing.heartbeatTimeoutMs) return;
+    node.syncAskedAt = now;
+    this.send(nodeAddress(nodeId), { type: 'presence-sync', nodeId: this.bus.nodeId });
+  }
+
+  private applySnapshot(nodeId: string, node: RemoteNode, snapshot: PresenceSnapshotMessage): void {
+    if (node.incarnation !== null && node.incarnation !== snapshot.incarnation) {
+      // Restarted under the same id: the old process's sessions died with it.
+      const gone = [...node.sessions.values()].filter((s) => !snapshot.sessions.some((n) => n.id === s.id));
+      if (gone.length > 0) this.dead(`${nodeId} (before its restart)`, gone, false);
+    }
+    node.incarnation = snapshot.incarnation;
+    node.version = snapshot.version;
+    node.sessions = new Map(snapshot.sessions.map((s) => [s.id, s]));
+    node.syncAskedAt = 0;
+  }
+
+  private stamp(): PresenceVersion {
+    return { nodeId: this.bus.nodeId, incarnation: this.incarnation, version: this.version };
+  }
+
+  private nextVersion(): PresenceVersion {
+    // Counted even when the bus is down and the message cannot go: receivers then see the gap.
+    this.version++;
+    return this.stamp();
+  }
+
+  private snapshot(leaving: boolean): PresenceSnapshotMessage {
+    return { type: 'presence-snapshot', ...this.stamp(), sessions: this.local(), ...(leaving ? { leaving } : {}) };
+  }
+
   private tick(): void {
-    void this.heartbeat();
+    this.heartbeat();
     if (!this.bus.connected) return;
     const now = Date.now();
     for (const [nodeId, node] of this.nodes) {
@@ -176,21 +238,12 @@ export class ClusterPresence {
     }
   }
 
-  private async heartbeat(leaving = false): Promise<void> {
-    if (!this.bus.connected) return;
-    await this.bus
-      .publish(BROADCAST, {
-        type: 'heartbeat',
-        nodeId: this.bus.nodeId,
-        incarnation: this.incarnation,
-        sessions: this.local(),
-        leaving,
-      })
-      .catch(() => undefined);
+  private heartbeat(): void {
+    this.send(BROADCAST, { type: 'heartbeat', ...this.stamp() });
   }
 
-  private send(message: PresenceMessage): void {
+  private send(address: BusAddress, message: PresenceMessage): void {
     if (!this.bus.connected) return;
-    this.bus.publish(BROADCAST, message).catch(() => undefined);
+    this.bus.publish(address, message).catch(() => undefined);
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { DiscoveryService } from '@nestjs/core';
 import { BUS, type Bus } from '../cluster/bus';
 import type { BusAddress } from '../cluster/bus-address';
-import type { BusMessage, PresenceSession } from '../cluster/bus-message';
+import { type BusMessage, isPresenceMessage, type PresenceSession } from '../cluster/bus-message';
 import type { ContractDefinition } from '../contracts/contract';
 import { DUPLEX_SERVICE } from '../contracts/duplex-service.decorator';
 import { hasSessionEndHook, SessionInfo } from '../contracts/session-info';
@@ -138,17 +138,9 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   }
 
   private receive(message: BusMessage, address: BusAddress): void {
-    switch (message.type) {
-      case 'callback':
-      case 'reply':
-        return this.router.handle(message, address);
-      case 'heartbeat':
-      case 'session-update':
-      case 'session-gone':
-        return this.presence.handle(message);
-      case 'reap':
-        return; // jobs arrive through the job queue, not here
-    }
+    if (message.type === 'callback' || message.type === 'reply') this.router.handle(message, address);
+    else if (isPresenceMessage(message)) this.presence.handle(message);
+    // A reap arrives through the job queue, not here.
   }
 
   /** Ends a session of a dead node here, as if it had been ours. */
