@@ -110,7 +110,8 @@ function rows(results: Results): Row[] {
     { figure: `fan-out, ${fanout.duplex.subscribers} clients / 3 nodes, deliveries/s`, duplex: fanout.duplex.sustainedPerSecond, socketio: fanout.socketio.sustainedPerSecond, better: 'higher' },
     { figure: 'CPU per delivery, server, µs', duplex: cpu.duplex.serverMicros, socketio: cpu.socketio.serverMicros, better: 'lower' },
     { figure: 'CPU per delivery, clients, µs', duplex: cpu.duplex.clientMicros, socketio: cpu.socketio.clientMicros, better: 'lower' },
-    { figure: 'memory per idle connection, KiB', duplex: memory.duplex.perConnectionKiB, socketio: memory.socketio.perConnectionKiB, better: 'lower' },
+    { figure: 'memory per idle connection, resident, KiB', duplex: memory.duplex.perConnectionKiB, socketio: memory.socketio.perConnectionKiB, better: 'lower' },
+    { figure: 'memory per idle connection, live after a full GC, KiB', duplex: memory.duplex.livePerConnectionKiB, socketio: memory.socketio.livePerConnectionKiB, better: 'lower' },
     ...scaling.map((result): Row => ({ figure: `scaling: ${result.nodes} node${result.nodes > 1 ? 's' : ''}, deliveries/s`, duplex: result.sustainedPerSecond, better: 'higher' })),
   ];
 }
@@ -161,8 +162,10 @@ function chart(results: Results): string {
       title: 'Memory per idle connection',
       unit: 'KiB, lower is better',
       bars: [
-        { label: 'nest-duplex node', value: memory.duplex.perConnectionKiB, series: 'duplex' },
-        { label: 'bare Socket.IO server', value: memory.socketio.perConnectionKiB, series: 'socketio' },
+        { label: 'nest-duplex node, resident', value: memory.duplex.perConnectionKiB, series: 'duplex' },
+        { label: 'bare Socket.IO server, resident', value: memory.socketio.perConnectionKiB, series: 'socketio' },
+        { label: 'nest-duplex node, live after GC', value: memory.duplex.livePerConnectionKiB, series: 'duplex' },
+        { label: 'bare Socket.IO server, live after GC', value: memory.socketio.livePerConnectionKiB, series: 'socketio' },
       ],
     },
     {

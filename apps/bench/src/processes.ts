@@ -38,7 +38,8 @@ const nodeArgs = (variable: string) => (process.env[variable] ?? '').split(' ').
 /** Starts a server of `kind` and waits until its /health answers 200. */
 export async function startServer(kind: SystemKind, env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs('BENCH_SERVER_ARGS'), SCRIPTS[kind]], {
+  // --expose-gc: POST /gc lets the memory bench collect garbage before it weighs.
+  const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs('BENCH_SERVER_ARGS'), SCRIPTS[kind]], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -11,7 +11,9 @@ async function main(): Promise<void> {
   // Chosen here, not in DuplexModule, so that the logger names the node from the first line.
   process.env.NODE_ID ||= `node-${randomBytes(4).toString('hex')}`;
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: NodeLogger.fromEnv(process.env.NODE_ID) });
-  app.enableShutdownHooks();
+  // Not every signal Nest knows: SIGUSR2 and the like are for diagnostics
+  // (--heapsnapshot-signal), and must not stop the node.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   // The demo page, bundled by scripts/build-web.js beside the compiled server.
   app.useStaticAssets(join(__dirname, '..', 'web'));
   const port = Number(process.env.PORT ?? 3000);

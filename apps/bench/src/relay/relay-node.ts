@@ -4,18 +4,19 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthController } from '../../../demo/src/health.controller';
 import { DuplexModule } from '../../../../libs/duplex/src';
+import { GcController } from './gc.controller';
 import { RelayService } from './relay.service';
 
 @Module({
   imports: [DuplexModule.forRoot()],
-  controllers: [HealthController],
+  controllers: [HealthController, GcController],
   providers: [RelayService],
 })
 class RelayModule {}
 
 async function main(): Promise<void> {
   const app = await NestFactory.create(RelayModule, { logger: ['warn', 'error'] });
-  app.enableShutdownHooks();
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(Number(process.env.PORT), '127.0.0.1');
 }
 

@@ -9,7 +9,13 @@ import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 
 const http = createServer((request, response) => {
-  response.writeHead(request.url === '/health' ? 200 : 404).end();
+  if (request.url === '/health') return response.writeHead(200).end();
+  // As the relay node's GcController (see there): for the memory bench, with --expose-gc.
+  if (request.url === '/gc' && request.method === 'POST' && global.gc) {
+    global.gc({ type: 'major', execution: 'sync' });
+    return response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(process.memoryUsage()));
+  }
+  response.writeHead(404).end();
 });
 const io = new Server(http, { transports: ['websocket'] });
 
