@@ -104,9 +104,18 @@ function rows(results: Results): Row[] {
       }),
     ),
   );
+  const besideRows = (['p50', 'p99'] as const).map(
+    (q): Row => ({
+      figure: `broker hop, heavy, beside a raw amqplib hop at the same time, ${q}, ms`,
+      duplex: latency.duplex.besideRaw?.hop[q] ?? NaN,
+      amqp: latency.duplex.besideRaw?.raw[q] ?? NaN,
+      better: 'lower',
+    }),
+  );
   return [
     ...latencyRows,
     ...hopRows,
+    ...besideRows,
     { figure: `fan-out, ${fanout.duplex.subscribers} clients / 3 nodes, deliveries/s`, duplex: fanout.duplex.sustainedPerSecond, socketio: fanout.socketio.sustainedPerSecond, better: 'higher' },
     { figure: 'CPU per delivery, server, µs', duplex: cpu.duplex.serverMicros, socketio: cpu.socketio.serverMicros, better: 'lower' },
     { figure: 'CPU per delivery, clients, µs', duplex: cpu.duplex.clientMicros, socketio: cpu.socketio.clientMicros, better: 'lower' },
@@ -136,10 +145,20 @@ function chart(results: Results): string {
       { label: `raw Redis pub/sub, ${load}`, value: latency.redis[load].p50, series: 'socketio' as const },
     ]),
   };
+  const beside = latency.duplex.besideRaw;
+  const besidePanel = {
+    title: `Broker hop during a heavy run, beside a raw amqplib hop publishing at the same time`,
+    unit: 'ms, lower is better',
+    bars: (['p50', 'p99'] as const).flatMap((q) => [
+      { label: `nest-duplex hop ${q}`, value: beside?.hop[q] ?? 0, series: 'duplex' as const },
+      { label: `raw amqplib beside it ${q}`, value: beside?.raw[q] ?? 0, series: 'amqp' as const },
+    ]),
+  };
   return renderChart(`nest-duplex benchmarks, ${new Date().toISOString().slice(0, 10)}`, [
     latencyPanel('light'),
     latencyPanel('heavy'),
     hopPanel,
+    besidePanel,
     {
       title: `Fan-out, ${fanout.duplex.subscribers} clients over 3 nodes`,
       unit: 'deliveries/s sustained, higher is better',

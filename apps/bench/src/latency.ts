@@ -1,6 +1,6 @@
 import { collect, drained, SubscriberGroup } from './processes';
 import { connectPublisher, pace } from './publisher';
-import { rawAmqpLatency, rawRedisLatency } from './raw-hop';
+import { openRawHop, type RawTransport } from './raw-hop';
 import { Latency, summarize } from './stats';
 import { BenchEnv, startCluster, stopCluster } from './systems';
 import type { SystemKind } from './subscribers';
@@ -25,7 +25,18 @@ export interface LoadLatency extends Latency {
   hop?: Latency;
 }
 
-export type LatencyResult = Record<'light' | 'heavy', LoadLatency>;
+/**
+ * The heavy run once more, with a raw amqplib hop (raw-hop.ts) publishing at
+ * the same rate beside it: both hops measured in the same seconds, on a
+ * machine carrying the same load, so their ratio is what this project's code
+ * adds, apart from what the scenario's other processes take from the CPU.
+ */
+export interface HopBesideRaw {
+  hop: Latency;
+  raw: Latency;
+}
+
+export type LatencyResult = Record<'light' | 'heavy', LoadLatency> & { besideRaw?: HopBesideRaw };
 
 /** A client on node A publishes to a topic; subscribers on node B are called back. */
 export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
@@ -46,6 +57,21 @@ export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: L
       result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
       if (kind === 'duplex') result[load].hop = await deliveryLatency(b.url, sent);
     }
+    if (kind === 'duplex') {
+      const raw = await openRawHop('amqp', env.amqpUrl, env.prefix);
+      try {
+        await raw.measure(rates.heavy, 1_000); // its consumer's warm-up, as short as it needs
+        await group.reset(false);
+        const [ours, beside] = await Promise.all([
+          pace(rates.heavy, rates.durationMs, () => publisher.publish('bench')),
+          raw.measure(rates.heavy, rates.durationMs),
+        ]);
+        await drained([group], ours.sent * rates.subscribers);
+        result.besideRaw = { hop: await deliveryLatency(b.url, ours.sent), raw: summarize(beside.samples) };
+      } finally {
+        await raw.close();
+      }
+    }
     return result;
   } finally {
     publisher.close();
@@ -55,16 +81,19 @@ export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: L
 }
 
 /** A raw hop of one transport (see raw-hop.ts), after the same warm-up as the systems get. */
-export async function rawLatency(transport: 'amqp' | 'redis', env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
-  const measure = (rate: number, durationMs: number) =>
-    transport === 'amqp' ? rawAmqpLatency(env.amqpUrl, env.prefix, rate, durationMs) : rawRedisLatency(env.redisUrl, env.prefix, rate, durationMs);
-  await measure(rates.heavy, rates.warmupMs);
-  const result = {} as LatencyResult;
-  for (const load of ['light', 'heavy'] as const) {
-    const { sent, samples } = await measure(rates[load], rates.durationMs);
-    result[load] = { ...summarize(samples), deliveries: samples.length, lost: sent - samples.length };
+export async function rawLatency(transport: RawTransport, env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
+  const hop = await openRawHop(transport, transport === 'amqp' ? env.amqpUrl : env.redisUrl, env.prefix);
+  try {
+    await hop.measure(rates.heavy, rates.warmupMs);
+    const result = {} as LatencyResult;
+    for (const load of ['light', 'heavy'] as const) {
+      const { sent, samples } = await hop.measure(rates[load], rates.durationMs);
+      result[load] = { ...summarize(samples), deliveries: samples.length, lost: sent - samples.length };
+    }
+    return result;
+  } finally {
+    await hop.close();
   }
-  return result;
 }
 
 /** The node's bus delivery latency over the last `messages` it received (at most the 2,048 it holds). */

@@ -1,62 +1,73 @@
 /**
- * The floors under every cross-node hop, measured in the benchmark process
- * with each library's own client and nothing else: a raw amqplib hop (what
- * this project's bus does) and a raw Redis pub/sub hop (what the Socket.IO
- * Redis adapter does). Each answers how many it sent and every delivery's
- * latency (ms).
+ * The floors under every cross-node hop: a raw amqplib hop (what this
+ * project's bus does) and a raw Redis pub/sub hop (what the Socket.IO Redis
+ * adapter does), each with the library's own client and nothing else. The
+ * publisher runs in the benchmark process, the consumer in a process of its
+ * own (subscribers.ts), as node A and node B are.
  */
 import * as amqp from 'amqplib';
 import Redis from 'ioredis';
+import { collect, drained, SubscriberGroup } from './processes';
 import { pace, payload } from './publisher';
-import { now } from './stats';
+
+export type RawTransport = 'amqp' | 'redis';
+
+/** How the raw amqplib hop's exchange is declared and the key it publishes with, on both ends. */
+export const RAW_EXCHANGE: amqp.Options.AssertExchange = { durable: false, autoDelete: true };
+export const RAW_KEY = 'topic.bench';
 
 export interface RawHop {
   sent: number;
   samples: number[];
 }
 
-/** Publishes at `rate` for `durationMs` and waits (at most 5 s) until every message arrived in `samples`. */
-async function timedDeliveries(rate: number, durationMs: number, publish: (content: string) => void, samples: number[]): Promise<RawHop> {
-  const { sent } = await pace(rate, durationMs, () => publish(payload()));
-  const deadline = now() + 5_000;
-  while (samples.length < sent && now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return { sent, samples };
+/** Where one transport's raw hop publishes. */
+interface RawPublisher {
+  publish(content: string): void;
+  close(): Promise<void>;
 }
 
-const latencyOf = (content: string) => now() - parseFloat(content);
-
-/** A confirmed publish to a topic exchange on one connection, consumed (no-ack, as the bus does) from a bound queue on another. */
-export async function rawAmqpLatency(url: string, prefix: string, rate: number, durationMs: number): Promise<RawHop> {
-  const producer = await amqp.connect(url, { noDelay: true });
-  const consumer = await amqp.connect(url, { noDelay: true });
-  const exchange = `${prefix}.raw`;
-  try {
-    const publish = await producer.createConfirmChannel();
-    await publish.assertExchange(exchange, 'topic', { durable: false, autoDelete: true });
-    const consume = await consumer.createChannel();
-    const { queue } = await consume.assertQueue('', { exclusive: true, autoDelete: true });
-    await consume.bindQueue(queue, exchange, 'topic.bench');
-    const samples: number[] = [];
-    await consume.consume(queue, (message) => message && samples.push(latencyOf(message.content.toString())), { noAck: true });
-    return await timedDeliveries(rate, durationMs, (content) => publish.publish(exchange, 'topic.bench', Buffer.from(content), {}, () => undefined), samples);
-  } finally {
-    await producer.close().catch(() => undefined);
-    await consumer.close().catch(() => undefined);
-  }
+/** A confirmed publish to a topic exchange, as the bus publishes. */
+async function amqpPublisher(url: string, exchange: string): Promise<RawPublisher> {
+  const connection = await amqp.connect(url, { noDelay: true });
+  const channel = await connection.createConfirmChannel();
+  await channel.assertExchange(exchange, 'topic', RAW_EXCHANGE);
+  return {
+    publish: (content) => channel.publish(exchange, RAW_KEY, Buffer.from(content), {}, () => undefined),
+    close: () => connection.close().catch(() => undefined),
+  };
 }
 
-/** PUBLISH on one connection, received by a SUBSCRIBE on another. */
-export async function rawRedisLatency(url: string, prefix: string, rate: number, durationMs: number): Promise<RawHop> {
-  const producer = new Redis(url);
-  const consumer = new Redis(url);
-  const channel = `${prefix}.raw`;
-  try {
-    const samples: number[] = [];
-    await consumer.subscribe(channel);
-    consumer.on('message', (_channel: string, content: string) => samples.push(latencyOf(content)));
-    return await timedDeliveries(rate, durationMs, (content) => void producer.publish(channel, content), samples);
-  } finally {
-    producer.disconnect();
-    consumer.disconnect();
-  }
+async function redisPublisher(url: string, channel: string): Promise<RawPublisher> {
+  const redis = new Redis(url);
+  return {
+    publish: (content) => void redis.publish(channel, content),
+    close: async () => redis.disconnect(),
+  };
+}
+
+/**
+ * Opens one transport's raw hop: a consumer process subscribed, a publisher
+ * here. `measure` publishes at `rate` for `durationMs` and answers how many it
+ * sent and every delivery's latency (ms), waiting at most 5 s for the last.
+ */
+export async function openRawHop(transport: RawTransport, url: string, prefix: string) {
+  const name = `${prefix}.raw`;
+  const consumer = await SubscriberGroup.start({ type: 'connect', kind: transport, urls: [url], count: 1, topic: name });
+  const publisher = await (transport === 'amqp' ? amqpPublisher : redisPublisher)(url, name).catch(async (error: unknown) => {
+    await consumer.stop();
+    throw error;
+  });
+  return {
+    async measure(rate: number, durationMs: number): Promise<RawHop> {
+      await consumer.reset(true);
+      const { sent } = await pace(rate, durationMs, () => publisher.publish(payload()));
+      await drained([consumer], sent);
+      return { sent, samples: (await collect([consumer], true)).samples };
+    },
+    async close(): Promise<void> {
+      await publisher.close();
+      await consumer.stop();
+    },
+  };
 }

@@ -3,15 +3,25 @@
  * benchmark), so clients do not share an event loop with the publisher.
  * Payloads start with the publish time on the monotonic clock, which every
  * process of this machine shares.
+ *
+ * The raw hops' consumers live here too: a cross-node hop always ends in
+ * another process than it started, and one that ends in the publisher's own
+ * process finds it awake (the pacer ticks every 2 ms) where a node would have
+ * to be woken.
  */
+import * as amqp from 'amqplib';
+import Redis from 'ioredis';
 import { connectDuplex, connectSocketIo } from './clients';
+import { RAW_EXCHANGE, RAW_KEY, type RawTransport } from './raw-hop';
 import { relayContract } from './relay/relay.contract';
 import { now } from './stats';
 
 export type SystemKind = 'duplex' | 'socketio';
+/** The systems' clients, or a raw consumer of a transport: `urls[0]` is the broker, `topic` the exchange or channel. */
+export type ConsumerKind = SystemKind | RawTransport;
 
 export type SubscriberRequest =
-  | { type: 'connect'; kind: SystemKind; urls: string[]; count: number; topic?: string }
+  | { type: 'connect'; kind: ConsumerKind; urls: string[]; count: number; topic?: string }
   | { type: 'reset'; keepSamples: boolean }
   | { type: 'report'; samples: boolean };
 
@@ -50,8 +60,33 @@ async function subscribeSocketIo(url: string, topic?: string): Promise<void> {
   if (topic) await socket.timeout(10_000).emitWithAck('join', topic);
 }
 
+/** Consumes (no-ack, as the bus does) from a queue bound to `exchange` with the raw publisher's key. */
+async function consumeAmqp(url: string, exchange: string): Promise<void> {
+  const connection = await amqp.connect(url, { noDelay: true });
+  closers.push(() => void connection.close().catch(() => undefined));
+  const channel = await connection.createChannel();
+  await channel.assertExchange(exchange, 'topic', RAW_EXCHANGE);
+  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+  await channel.bindQueue(queue, exchange, RAW_KEY);
+  await channel.consume(queue, (message) => message && received(message.content.toString()), { noAck: true });
+}
+
+async function subscribeRedis(url: string, channel: string): Promise<void> {
+  const redis = new Redis(url);
+  closers.push(() => redis.disconnect());
+  redis.on('message', (_channel: string, content: string) => received(content));
+  await redis.subscribe(channel);
+}
+
+const SUBSCRIBE: Record<ConsumerKind, (url: string, topic?: string) => Promise<void>> = {
+  duplex: subscribeDuplex,
+  socketio: subscribeSocketIo,
+  amqp: (url, exchange) => consumeAmqp(url, exchange!),
+  redis: (url, channel) => subscribeRedis(url, channel!),
+};
+
 async function connect(request: Extract<SubscriberRequest, { type: 'connect' }>): Promise<void> {
-  const one = request.kind === 'duplex' ? subscribeDuplex : subscribeSocketIo;
+  const one = SUBSCRIBE[request.kind];
   // A few at a time: a thousand handshakes at once would measure the accept queue, not the system.
   for (let i = 0; i < request.count; i += 20) {
     const batch = Array.from({ length: Math.min(20, request.count - i) }, (_, j) => one(request.urls[(i + j) % request.urls.length], request.topic));
