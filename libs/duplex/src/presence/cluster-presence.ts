@@ -41,10 +41,10 @@ const REAPED_MEMORY = 100_000;
  * or has just met the node) asks that node for a snapshot of its sessions, so
  * the steady cost is one small message per change and per heartbeat, however
  * many sessions there are. A node that falls silent for `heartbeatTimeoutMs`
- * is dead; after `sessionGraceMs` (time
- * for its clients to resume elsewhere) every survivor files a reap job, and
- * the one node holding the reaper queue's single active consumer ends each
- * session once, running the services' end hooks.
+ * is dead; after `sessionGraceMs` (time for its clients to resume elsewhere)
+ * every survivor files a reap job, and the one node holding the reaper
+ * queue's single active consumer ends each session once, running the
+ * services' end hooks.
  */
 export class ClusterPresence {
   private readonly logger = new Logger(ClusterPresence.name);
@@ -89,8 +89,10 @@ export class ClusterPresence {
     const node = this.node(message.nodeId);
     switch (message.type) {
       case 'heartbeat':
-        // Version 0 is a snapshot with no sessions: nothing to ask for.
-        if (message.version === 0) return this.applySnapshot(message.nodeId, node, { ...message, type: 'presence-snapshot', sessions: [] });
+        if (message.version === 0) {
+          // A node that has announced nothing has no sessions: nothing to ask for.
+          return this.applySnapshot(message.nodeId, node, { ...message, type: 'presence-snapshot', sessions: [] });
+        }
         if (node.incarnation !== message.incarnation || node.version !== message.version) this.askSnapshot(message.nodeId, node);
         return;
       case 'session-update':
