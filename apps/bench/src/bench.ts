@@ -29,7 +29,7 @@ const env: BenchEnv = {
 const RATES: LatencyRates = { light: 50, heavy: 1_000, durationMs: 3_000, warmupMs: 3_000, subscribers: 10 };
 const RAMP: RampOptions = { subscribers: 1_000, groups: 2, startRate: 5, factor: 1.5, stepMs: 2_000, maxSteps: 12, tailMs: 500 };
 const IDLE_CONNECTIONS = 2_000;
-const CPU: CpuOptions = { subscribers: 300, rate: 100, durationMs: 4_000, rounds: 3 };
+const CPU: CpuOptions = { subscribers: [60, 600], rate: 100, durationMs: 4_000, rounds: 3 };
 
 interface Results {
   latency: { duplex: LatencyResult; amqp: LatencyResult; socketio: LatencyResult; redis: LatencyResult };
@@ -68,7 +68,7 @@ async function run(): Promise<Results> {
     duplex: await fanoutRamp('duplex', env, 3, RAMP),
     socketio: await fanoutRamp('socketio', env, 3, RAMP),
   };
-  step(`CPU per delivery: ${CPU.subscribers} clients on one node, ${CPU.rate} publishes/s, ${CPU.rounds} alternating rounds`);
+  step(`CPU per delivery: ${CPU.subscribers.join(' then ')} clients on one node, ${CPU.rate} publishes/s, ${CPU.rounds} alternating rounds`);
   const cpu = await cpuPerDelivery(env, CPU);
   step(`memory: ${IDLE_CONNECTIONS} idle connections`);
   const memory = {
@@ -117,7 +117,9 @@ function rows(results: Results): Row[] {
     ...hopRows,
     ...besideRows,
     { figure: `fan-out, ${fanout.duplex.subscribers} clients / 3 nodes, deliveries/s`, duplex: fanout.duplex.sustainedPerSecond, socketio: fanout.socketio.sustainedPerSecond, better: 'higher' },
-    { figure: 'CPU per delivery, server, µs', duplex: cpu.duplex.serverMicros, socketio: cpu.socketio.serverMicros, better: 'lower' },
+    { figure: `CPU per delivery, server, ${CPU.subscribers[1]} clients, µs`, duplex: cpu.duplex.serverMicros, socketio: cpu.socketio.serverMicros, better: 'lower' },
+    { figure: 'CPU per further client, server, µs per delivery', duplex: cpu.duplex.marginalMicros, socketio: cpu.socketio.marginalMicros, better: 'lower' },
+    { figure: 'CPU per publish besides its deliveries, server, µs', duplex: cpu.duplex.perPublishMicros, socketio: cpu.socketio.perPublishMicros, better: 'lower' },
     { figure: 'CPU per delivery, clients, µs', duplex: cpu.duplex.clientMicros, socketio: cpu.socketio.clientMicros, better: 'lower' },
     { figure: 'memory per idle connection, resident, KiB', duplex: memory.duplex.perConnectionKiB, socketio: memory.socketio.perConnectionKiB, better: 'lower' },
     { figure: 'memory per idle connection, live after a full GC, KiB', duplex: memory.duplex.livePerConnectionKiB, socketio: memory.socketio.livePerConnectionKiB, better: 'lower' },
@@ -168,11 +170,13 @@ function chart(results: Results): string {
       ],
     },
     {
-      title: `CPU per delivered callback (${CPU.subscribers} clients on one node, ${CPU.rate} publishes/s)`,
+      title: `CPU per delivered callback (${CPU.subscribers[1]} clients on one node, ${CPU.rate} publishes/s)`,
       unit: 'µs of CPU, lower is better',
       bars: [
         { label: 'nest-duplex node', value: cpu.duplex.serverMicros, series: 'duplex' },
         { label: 'Socket.IO server', value: cpu.socketio.serverMicros, series: 'socketio' },
+        { label: 'nest-duplex node, per further client', value: cpu.duplex.marginalMicros, series: 'duplex' },
+        { label: 'Socket.IO server, per further client', value: cpu.socketio.marginalMicros, series: 'socketio' },
         { label: 'nest-duplex clients', value: cpu.duplex.clientMicros, series: 'duplex' },
         { label: 'Socket.IO clients', value: cpu.socketio.clientMicros, series: 'socketio' },
       ],
