@@ -208,6 +208,19 @@ describe('one node, memory bus', () => {
       await expect(echo.askCaller('plain')).rejects.toMatchObject({ code: 'INTERNAL', message: 'client broke' });
     });
 
+    it('waits for an async implementation: carries back what it resolves, or the code it rejects with', async () => {
+      const client = await clients.connect(node.url);
+      const echo = client.service(echoContract, {
+        answer: async (q) => {
+          await new Promise((r) => setTimeout(r, 20));
+          if (q === 'no') throw new DuplexError('FORBIDDEN', 'not telling');
+          return `later, ${q}`;
+        },
+      });
+      await expect(echo.askCaller('yes')).resolves.toBe('later, yes');
+      await expect(echo.askCaller('no')).rejects.toMatchObject({ code: 'FORBIDDEN', message: 'not telling' });
+    });
+
     it('answers UNKNOWN_OPERATION when the client does not implement the callback', async () => {
       const echo = (await clients.connect(node.url)).service(echoContract);
       await expect(echo.askCaller('?')).rejects.toMatchObject({ code: 'UNKNOWN_OPERATION' });

@@ -61,7 +61,7 @@ export class DuplexClient {
         if (frame.seq <= this.lastSeq) return; // replayed after a resume, already handled
         this.lastSeq = frame.seq;
       }
-      void this.dispatch(frame, ack);
+      this.dispatch(frame, ack);
     });
     this.socket.on(EVENTS.protocolError, (error: WireError) => this.onError(DuplexError.fromWire(error)));
   }
@@ -140,20 +140,41 @@ export class DuplexClient {
     this.socket.close();
   }
 
-  private async dispatch(frame: CallbackFrame, ack?: (answer: Ack) => void): Promise<void> {
+  /**
+   * Not async: a one-way callback whose implementation returns a plain value
+   * is then handled without a promise and a microtask per delivery, which a
+   * client subscribed to a busy topic pays on every frame.
+   */
+  private dispatch(frame: CallbackFrame, ack?: (answer: Ack) => void): void {
     const method = this.implementations.get(frame?.service)?.[frame?.method];
     if (typeof method !== 'function') {
       const error = new DuplexError('UNKNOWN_OPERATION', `this client does not implement ${frame?.service}.${frame?.method}`);
       return ack ? ack({ ok: false, error: error.toWire() }) : this.onError(error);
     }
+    let result: unknown;
     try {
-      const result = await (method as (...args: unknown[]) => unknown)(...(frame.args ?? []));
-      ack?.({ ok: true, result });
+      result = (method as (...args: unknown[]) => unknown)(...(frame.args ?? []));
     } catch (error) {
-      if (!ack) return this.onError(error);
-      const wire: WireError =
-        error instanceof DuplexError ? error.toWire() : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
-      ack({ ok: false, error: wire });
+      return this.failed(error, ack);
+    }
+    if (isPromiseLike(result)) {
+      result.then(
+        (value) => ack?.({ ok: true, result: value }),
+        (error: unknown) => this.failed(error, ack),
+      );
+    } else {
+      ack?.({ ok: true, result });
     }
   }
+
+  private failed(error: unknown, ack?: (answer: Ack) => void): void {
+    if (!ack) return this.onError(error);
+    const wire: WireError =
+      error instanceof DuplexError ? error.toWire() : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
+    ack({ ok: false, error: wire });
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
