@@ -408,6 +408,12 @@ describe('one node, memory bus', () => {
       expect(sample(text, /^duplex_bus_delivery_seconds\{.*quantile="0.99"/)).toBeGreaterThan(0);
       expect(sample(text, /^duplex_state_lag_seconds\{.*quantile="0.5"/)).toBeGreaterThan(0);
       expect(text).toMatch(/node="[^"]+"/);
+
+      // Bus figures are read once per scrape, never carried over to the next one.
+      const published = sample(text, /^duplex_bus_published_messages\{/)!;
+      await status.dataUpdated();
+      const next = await (await fetch(`${node.url}/metrics`)).text();
+      expect(sample(next, /^duplex_bus_published_messages\{/)).toBeGreaterThan(published);
     });
 
     it('narrows /health bus latencies to the last N messages with ?recent=N, and refuses a bad N', async () => {

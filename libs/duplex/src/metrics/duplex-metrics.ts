@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { BusStats } from '../cluster/bus';
 import type { LatencySummary } from '../cluster/latency-window';
 import { DuplexNode } from '../runtime/duplex-node';
 import type { NodeObserver } from '../runtime/node-events';
@@ -34,6 +35,16 @@ export class DuplexMetrics implements NodeObserver {
       labelNames: ['service', 'method', 'outcome'],
       registers,
     });
+    // A scrape runs every collect in one synchronous pass: the bus's stats
+    // (counters copied, latency windows sorted) are read once for all of them.
+    let scraped: BusStats | undefined;
+    const busStats = () => {
+      if (!scraped) {
+        scraped = node.bus.stats();
+        queueMicrotask(() => (scraped = undefined));
+      }
+      return scraped;
+    };
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -47,9 +58,9 @@ export class DuplexMetrics implements NodeObserver {
     gauge('duplex_sessions', 'Sessions on this node, connected or within their grace period', () => node.sessions.size);
     gauge('duplex_ready', '1 when the node serves: bus connected and shared state caught up', () => Number(node.ready));
     gauge('duplex_cluster_nodes', 'Live nodes this node knows of, itself included', () => node.presence.liveNodes().length);
-    gauge('duplex_bus_published_messages', 'Messages this node published on the bus', () => node.bus.stats().published);
+    gauge('duplex_bus_published_messages', 'Messages this node published on the bus', () => busStats().published);
     gauge('duplex_bus_delivered_messages', 'Messages the bus delivered to this node', () =>
-      Object.values(node.bus.stats().delivered).reduce((sum, n) => sum + n, 0),
+      Object.values(busStats().delivered).reduce((sum, n) => sum + n, 0),
     );
     gauge('duplex_state_position', 'Position of the last shared-state entry applied here', () => node.store.position);
     const latency = (name: string, help: string, read: () => LatencySummary) =>
@@ -63,8 +74,8 @@ export class DuplexMetrics implements NodeObserver {
           for (const [quantile, key] of Object.entries(QUANTILES)) this.set({ quantile }, summary[key] / 1000);
         },
       });
-    latency('duplex_bus_publish_seconds', 'Bus publish to broker confirm, recent quantiles', () => node.bus.stats().latency.publish);
-    latency('duplex_bus_delivery_seconds', 'Publish on any node to delivery on this one, recent quantiles', () => node.bus.stats().latency.delivery);
+    latency('duplex_bus_publish_seconds', 'Bus publish to broker confirm, recent quantiles', () => busStats().latency.publish);
+    latency('duplex_bus_delivery_seconds', 'Publish on any node to delivery on this one, recent quantiles', () => busStats().latency.delivery);
     latency('duplex_state_lag_seconds', 'A shared-state write from append to applied here, recent quantiles', () => node.store.writeLatency.summary());
     node.events.add(this);
   }
