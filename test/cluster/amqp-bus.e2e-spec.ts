@@ -45,6 +45,20 @@ describe('AmqpBus', () => {
     expect(news(b.received)).toHaveLength(20);
   });
 
+  it('stamps every message with its own send time, so each delivery latency is its own hop', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    await b.bus.bind(topicAddress('clock'));
+    await a.bus.publish(topicAddress('clock'), callback(1));
+    // A stamp carried over from the first publish would make the second one's hop last this long.
+    await settle(300);
+    await a.bus.publish(topicAddress('clock'), callback(2));
+    await eventually(() => b.received.filter((x) => x.key === 'clock').length === 2, 'both messages');
+    const latency = b.bus.stats(2).latency.delivery;
+    expect(latency.count).toBe(2);
+    expect(latency.max).toBeLessThan(250);
+  });
+
   it('rejects a mandatory message nobody is bound to with UNAVAILABLE, and delivers one that is', async () => {
     const a = await start('a');
     const b = await start('b');

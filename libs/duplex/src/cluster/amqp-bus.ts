@@ -57,6 +57,17 @@ export class AmqpBus implements Bus {
   private handler: BusHandler | null = null;
   private onUp: (() => void) | undefined;
   private nextMessageId = 0;
+  /**
+   * The headers of every publish: one object, its sent-at rewritten before
+   * each. amqplib makes the headers it is given the prototype of an object
+   * of its own (`Object.create(options.headers)`), and V8 gives each new
+   * prototype a hidden class of its own, allocated in the old generation: a
+   * fresh headers object per publish was a third of what a node promoted
+   * at 1,000 publishes a second, and lengthened every scavenge.
+   * `channel.publish` encodes the headers before it returns, so rewriting
+   * one object between publishes is safe.
+   */
+  private readonly sentAtHeader: Record<string, number> = { [SENT_AT]: 0 };
 
   constructor(options: AmqpBusOptions) {
     this.nodeId = options.nodeId;
@@ -151,19 +162,28 @@ export class AmqpBus implements Bus {
     exchange: string,
     key: string,
     message: BusMessage,
-    options: amqp.Options.Publish,
+    options: Pick<amqp.Options.Publish, 'mandatory' | 'persistent'>,
     address?: BusAddress,
   ): Promise<void> {
-    const messageId = String(++this.nextMessageId);
+    // Only a mandatory message can come back (basic.return), and its id is what matches the return to it.
+    const messageId = options.mandatory ? String(++this.nextMessageId) : undefined;
     const content = Buffer.from(JSON.stringify(message));
     const sentAt = wallClockMs();
-    const headers = { [SENT_AT]: sentAt };
+    this.sentAtHeader[SENT_AT] = sentAt;
+    // Spelled out, not spread from `options`: one shape for every publish.
+    const properties: amqp.Options.Publish = {
+      mandatory: options.mandatory,
+      persistent: options.persistent,
+      messageId,
+      headers: this.sentAtHeader,
+      contentType: 'application/json',
+    };
     return new Promise<void>((resolve, reject) => {
       try {
-        channel.publish(exchange, key, content, { ...options, messageId, headers, contentType: 'application/json' }, (error) => {
+        channel.publish(exchange, key, content, properties, (error) => {
           this.counters.publishLatency.record(wallClockMs() - sentAt);
           // The broker sends basic.return before the ack of an unroutable mandatory message.
-          const unroutable = this.returned.delete(messageId);
+          const unroutable = messageId !== undefined && this.returned.delete(messageId);
           if (error) reject(new DuplexError('UNAVAILABLE', 'the message bus did not confirm the message'));
           else if (unroutable && address) reject(new NoRouteError(address));
           else resolve();
