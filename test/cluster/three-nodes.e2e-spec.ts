@@ -142,6 +142,32 @@ describe('three nodes on RabbitMQ', () => {
     }
   });
 
+  it('numbers a moved session\'s callbacks on from what its client has seen, so the client takes them', async () => {
+    const show = `moving-${Date.now()}`;
+    const seen: string[] = [];
+    const watcher = await clients.connect(nodes[0].url);
+    await watcher.service(seatBookingContract, { seatSelected: (_, seat) => void seen.push(seat) }).getSeatMap(show);
+    const selector = (await clients.connect(nodes[1].url)).service(seatBookingContract);
+    for (const seat of ['B1', 'B2', 'B3']) await selector.selectSeat(show, seat);
+    await eventually(() => seen.length === 3, 'three seats seen on the first node');
+    const { session: token } = await watcher.ready();
+
+    // The client comes back on another node, saying what it has seen, as the SDK does.
+    const moved = io(nodes[2].url, { transports: ['websocket'], reconnection: false, auth: { session: token, lastSeq: 3 } });
+    try {
+      const frames: Array<{ seq: number; args: unknown[] }> = [];
+      moved.on('callback', (frame: { seq: number; args: unknown[] }) => void frames.push(frame));
+      const session = await new Promise<{ resumed: boolean; missed: number }>((r) => moved.once('session', r));
+      expect(session).toMatchObject({ resumed: true, missed: 0 });
+      await selector.selectSeat(show, 'B4');
+      await eventually(() => frames.length === 1, 'the next seat on the new node');
+      // A seq at or below 3 would be dropped by a client as a replay of what it has.
+      expect(frames[0]).toMatchObject({ seq: 4, args: [show, 'B4'] });
+    } finally {
+      moved.close();
+    }
+  });
+
   it('ends a killed node\'s sessions exactly once: its guests leave for everyone, and the survivors serve on', async () => {
     const [first, doomed, third] = nodes;
     const heardOn = async (node: NodeProcess, name: string) => {

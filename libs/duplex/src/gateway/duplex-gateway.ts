@@ -85,7 +85,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       }
     }
     const resumeId = resumeToken === undefined ? null : this.tokens.verify(resumeToken);
-    const resumed = resumeId === null ? null : await this.node.resumeSession(resumeId);
+    const resumed = resumeId === null ? null : await this.node.resumeSession(resumeId, lastSeq ?? 0);
     const data = socket.data as SocketData;
     data.session = resumed ?? (await this.node.openSession(identity));
     data.resumed = resumed !== null;

@@ -95,13 +95,16 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     return session;
   }
 
-  /** The session with this id, here or (taken over) from another node; null if it is gone. */
-  async resumeSession(sessionId: string): Promise<Session | null> {
+  /**
+   * The session with this id, here or (taken over) from another node; null if
+   * it is gone. `seenSeq` is the last callback seq its client has seen.
+   */
+  async resumeSession(sessionId: string, seenSeq = 0): Promise<Session | null> {
     const local = this.sessions.resume(sessionId);
     if (local) return local;
     const remote = this.presence.find(sessionId);
     if (!remote) return null;
-    const session = await this.sessions.adopt(remote);
+    const session = await this.sessions.adopt(remote, seenSeq);
     for (const topic of remote.topics) await this.subscribe(session, topic);
     this.announce(session);
     this.logger.log(`session ${sessionId} moved to this node`);

@@ -12,6 +12,19 @@ describe('ReplayWindow', () => {
     expect([...window.after(3)]).toEqual([]);
   });
 
+  it('numbers on from where another window left off, holding nothing before it', () => {
+    const window = new ReplayWindow<string>(3, 41);
+    expect(window.lastSeq).toBe(41);
+    expect(window.oldestSeq).toBe(42);
+    expect([...window.after(41)]).toEqual([]);
+    expect(['a', 'b', 'c', 'd'].map((f) => window.push(f))).toEqual([42, 43, 44, 45]);
+    expect([...window.after(0)]).toEqual([
+      ['b', 43],
+      ['c', 44],
+      ['d', 45],
+    ]);
+  });
+
   it('keeps only the newest `capacity` frames as it wraps around', () => {
     const window = new ReplayWindow<number>(3);
     for (let n = 1; n <= 8; n++) window.push(n);

@@ -9,10 +9,16 @@ export class ReplayWindow<T> {
   /** Grows to `capacity`; until then the oldest frame is at 0, after that at `head`. */
   private readonly ring: T[] = [];
   private head = 0;
-  /** Seq of the newest frame; 0 before the first. */
-  private last = 0;
+  /** Seq of the newest frame; `startAfter` before the first. */
+  private last: number;
 
-  constructor(private readonly capacity: number) {}
+  /** `startAfter`: the seq numbering continues from, 0 for a new session. */
+  constructor(
+    private readonly capacity: number,
+    startAfter = 0,
+  ) {
+    this.last = startAfter;
+  }
 
   get lastSeq(): number {
     return this.last;

@@ -52,9 +52,14 @@ export class SessionRegistry {
     return this.add(new Session(randomUUID(), identity, this.limits.maxPendingCalls, this.limits.replayWindow));
   }
 
-  /** Takes over a session that lived on another node; the caller restores its subscriptions. */
-  async adopt(info: PresenceSession): Promise<Session> {
-    const session = new Session(info.id, info.identity, this.limits.maxPendingCalls, this.limits.replayWindow);
+  /**
+   * Takes over a session that lived on another node; the caller restores its
+   * subscriptions. Its callbacks are numbered on from `seenSeq`, the last the
+   * client says it saw: numbered from 1 again, they would look to the client
+   * like replays of what it has, and it would drop them.
+   */
+  async adopt(info: PresenceSession, seenSeq: number): Promise<Session> {
+    const session = new Session(info.id, info.identity, this.limits.maxPendingCalls, this.limits.replayWindow, seenSeq);
     session.attributes = { ...info.attributes };
     return this.add(session);
   }

@@ -33,9 +33,11 @@ export class Session implements SessionInfo {
     readonly identity: unknown,
     maxPendingCalls: number,
     replayWindow: number,
+    /** Seq of the last callback the client has seen, for a session that moved here from another node. */
+    seenSeq = 0,
   ) {
     this.queue = new SerialQueue(maxPendingCalls);
-    this.history = new ReplayWindow(replayWindow);
+    this.history = new ReplayWindow(replayWindow, seenSeq);
   }
 
   get connected(): boolean {
