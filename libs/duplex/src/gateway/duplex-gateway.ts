@@ -85,11 +85,12 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       }
     }
     const resumeId = resumeToken === undefined ? null : this.tokens.verify(resumeToken);
-    const resumed = resumeId === null ? null : await this.node.resumeSession(resumeId, lastSeq ?? 0);
+    const seenSeq = lastSeq ?? 0;
+    const resumed = resumeId === null ? null : await this.node.resumeSession(resumeId, seenSeq);
     const data = socket.data as SocketData;
     data.session = resumed ?? (await this.node.openSession(identity));
     data.resumed = resumed !== null;
-    data.lastSeq = resumed ? (lastSeq ?? 0) : 0;
+    data.lastSeq = resumed ? seenSeq : 0;
   }
 
   private connected(socket: Socket): void {

@@ -99,7 +99,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
    * The session with this id, here or (taken over) from another node; null if
    * it is gone. `seenSeq` is the last callback seq its client has seen.
    */
-  async resumeSession(sessionId: string, seenSeq = 0): Promise<Session | null> {
+  async resumeSession(sessionId: string, seenSeq: number): Promise<Session | null> {
     const local = this.sessions.resume(sessionId);
     if (local) return local;
     const remote = this.presence.find(sessionId);
