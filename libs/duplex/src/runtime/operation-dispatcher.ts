@@ -16,7 +16,7 @@ const callFrame = z.object({
 /**
  * Turns a `call` frame into an ack: validates it, finds the handler, runs it
  * in the session's order (or beside it, for concurrent operations) and maps
- * every outcome to the wire's ack. It never throws: a bad frame is the
+ * its outcome to the wire's ack, one-way operations included. It never throws: a bad frame is the
  * client's problem, not the node's.
  */
 export class OperationDispatcher {
@@ -77,13 +77,10 @@ export class OperationDispatcher {
     const invoke = () => callContext.run(session, async () => handler.apply(service.instance, checked.data as unknown[]));
     const running = definition.concurrent ? invoke() : session.queue.run(invoke);
 
-    if (definition.oneWay) {
-      running.catch((error: unknown) => {
-        this.logger.warn(`one-way ${name}.${op} failed after acceptance: ${(error as Error)?.message ?? error}`);
-      });
-      return { ok: true };
-    }
-    const result = definition.result.safeParse(await running);
+    // One-way means no result, not no error: its ack waits for the handler, so `ok` means it happened.
+    const value = await running;
+    if (definition.oneWay) return { ok: true };
+    const result = definition.result.safeParse(value);
     if (!result.success) {
       this.logger.error(`${name}.${op} returned a result its contract does not allow`);
       throw new DuplexError('INTERNAL', 'internal error');
