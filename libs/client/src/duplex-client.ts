@@ -50,8 +50,9 @@ export class DuplexClient {
     });
     this.socket.on(EVENTS.session, (frame: SessionFrame) => {
       if (!frame.resumed) this.lastSeq = 0;
-      if (frame.missed > 0) {
-        this.onError(new DuplexError('UNAVAILABLE', `${frame.missed} callbacks were lost while disconnected`));
+      if (frame.missed !== 0) {
+        const how = frame.missed > 0 ? String(frame.missed) : 'an unknown number of';
+        this.onError(new DuplexError('UNAVAILABLE', `${how} callbacks were lost; reload what they would have changed`));
       }
       this.current = frame;
       for (const listener of this.sessionListeners) listener(frame);

@@ -3,6 +3,8 @@ import type { WireError } from '../protocol';
 /** A callback to deliver to the sessions behind an address. */
 export interface CallbackMessage {
   type: 'callback';
+  /** Unique per published message, so a session that moves can tell a callback both nodes received from two. */
+  id?: string;
   service: string;
   method: string;
   args: unknown[];
@@ -83,6 +85,43 @@ export interface ReapMessage {
   sessions: PresenceSession[];
 }
 
+/** One one-way callback of a session's replay window, as its seq numbered it. */
+export interface HandedFrame {
+  seq: number;
+  id?: string;
+  service: string;
+  method: string;
+  args: unknown[];
+}
+
+/** To the node a session lives on: the session resumes on the asker; hand over what its client has not seen. */
+export interface HandoverRequestMessage {
+  type: 'handover-request';
+  /** The asker, where the answer goes. */
+  nodeId: string;
+  correlationId: string;
+  sessionId: string;
+  /** The last seq the client says it has seen. */
+  lastSeq: number;
+}
+
+/**
+ * The answer: the session no longer lives on the old node. `frames` are the
+ * held callbacks after the client's lastSeq, oldest first; `lastSeq` is the
+ * last seq the old node numbered. Absent `frames`: the old node had no such
+ * session (it ended, or moved on).
+ */
+export interface HandoverMessage extends Partial<HandedWindow> {
+  type: 'handover';
+  correlationId: string;
+}
+
+/** What a session's old node gives up: its held callbacks after the client's lastSeq, and the last seq it numbered. */
+export interface HandedWindow {
+  frames: HandedFrame[];
+  lastSeq: number;
+}
+
 export type PresenceMessage =
   | HeartbeatMessage
   | SessionUpdateMessage
@@ -101,4 +140,4 @@ const PRESENCE_TYPES: ReadonlySet<BusMessage['type']> = new Set([
 export const isPresenceMessage = (message: BusMessage): message is PresenceMessage => PRESENCE_TYPES.has(message.type);
 
 /** The whole cluster protocol: a closed set of typed messages. */
-export type BusMessage = CallbackMessage | ReplyMessage | PresenceMessage | ReapMessage;
+export type BusMessage = CallbackMessage | ReplyMessage | PresenceMessage | ReapMessage | HandoverRequestMessage | HandoverMessage;

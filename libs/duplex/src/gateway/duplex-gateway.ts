@@ -9,6 +9,9 @@ import type { Session } from '../runtime/session';
 import { SessionToken } from './session-token';
 import { SocketConnection } from './socket-connection';
 
+/** How long a stopping node waits for the calls already running to answer. */
+const STOP_DRAIN_MS = 10_000;
+
 interface SocketData {
   session: Session;
   resumed: boolean;
@@ -62,7 +65,9 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     this.io.on('connection', (socket) => this.connected(socket));
   }
 
+  /** Calls already running answer before the sockets close; their sessions then wait out the grace period, resumable elsewhere. */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.node.dispatcher.drain(STOP_DRAIN_MS);
     await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
   }
 

@@ -93,7 +93,7 @@ describe('ClusterPresence', () => {
     b.presence.gone('s2');
     await sleep(60);
     expect(a.presence.liveNodes().sort()).toEqual(['a', 'b']);
-    expect(a.presence.find('s1')).toMatchObject({ attributes: { guestName: 'ann' } });
+    expect(a.presence.find('s1')).toMatchObject({ nodeId: 'b', live: true, session: { attributes: { guestName: 'ann' } } });
     expect(a.presence.find('s2')).toBeUndefined();
     expect(a.presence.remoteMembers('party').map((s) => s.id)).toEqual(['s1']);
   });
@@ -104,7 +104,7 @@ describe('ClusterPresence', () => {
     const a = await startNode('a', broker);
     await sleep(60);
     expect(a.received.filter((m) => m.type === 'presence-snapshot')).toHaveLength(1);
-    expect([a.presence.find('s1')?.id, a.presence.find('s2')?.id]).toEqual(['s1', 's2']);
+    expect([a.presence.find('s1')?.session.id, a.presence.find('s2')?.session.id]).toEqual(['s1', 's2']);
   });
 
   it('catches up from a snapshot after missing a change', async () => {
@@ -196,6 +196,42 @@ describe('ClusterPresence', () => {
     await b.leave();
     await sleep(timing.sessionGraceMs + 30); // well before the heartbeat timeout
     expect(a.ended).toEqual(['polite']);
+  });
+
+  it('keeps a dead node\'s sessions findable, as gone, until its grace period ends', async () => {
+    const [a, b] = await cluster('a', 'b');
+    b.open('s');
+    await sleep(60);
+    await b.crash();
+    await sleep(timing.heartbeatTimeoutMs + 30); // declared dead, grace running
+    expect(a.presence.find('s')).toMatchObject({ nodeId: 'b', live: false });
+    await sleep(timing.sessionGraceMs + 30);
+    expect(a.presence.find('s')).toBeUndefined();
+    expect(a.ended).toEqual(['s']);
+  });
+
+  it('takes no word from a node after its leaving snapshot: it stays gone and its sessions end once', async () => {
+    const [a, b] = await cluster('a', 'b');
+    b.open('polite');
+    b.open('leaving-late');
+    await sleep(60);
+    const broker = b.broker;
+    await b.presence.stop();
+    b.presence.announce({ id: 'leaving-late', identity: null, topics: [], attributes: {} }); // an end hook, after the last word
+    await sleep(10);
+    const last = a.received.findLast((m) => m.type === 'presence-snapshot');
+    expect(last).toMatchObject({ nodeId: 'b', leaving: true });
+    expect(a.received.filter((m) => m.nodeId === 'b').at(-1)).toBe(last);
+    // What a slower path might still carry from that process, after its snapshot.
+    const ghost = new MemoryBus('ghost', broker);
+    await ghost.start(() => undefined);
+    await ghost.publish({ kind: 'broadcast' }, { ...(last as PresenceMessage & { version: number; incarnation: string }), type: 'heartbeat' });
+    await sleep(10);
+    await b.bus.close();
+    await ghost.close();
+    expect(a.presence.liveNodes()).toEqual(['a']);
+    await sleep(timing.sessionGraceMs + 30);
+    expect(a.ended.sort()).toEqual(['leaving-late', 'polite']);
   });
 
   it('evicts a local copy of a session that another node announces', async () => {

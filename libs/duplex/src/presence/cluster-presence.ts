@@ -19,6 +19,20 @@ export interface PresenceTiming {
   sessionGraceMs: number;
 }
 
+/** Where a session that is not local lives: on a live node, or on one that is gone while its clients may still resume. */
+export interface FoundSession {
+  session: PresenceSession;
+  nodeId: string;
+  /** False when its node left or died: nothing there can hand its callbacks over. */
+  live: boolean;
+}
+
+/** A node that left or died, whose sessions its clients may resume elsewhere until the grace period ends. */
+interface DepartedNode {
+  sessions: Map<string, PresenceSession>;
+  reap: NodeJS.Timeout;
+}
+
 interface RemoteNode {
   lastSeen: number;
   /** The incarnation and version `sessions` are as of; null until the first snapshot. */
@@ -49,7 +63,10 @@ const REAPED_MEMORY = 100_000;
 export class ClusterPresence {
   private readonly logger = new Logger(ClusterPresence.name);
   private readonly nodes = new Map<string, RemoteNode>();
-  private readonly pendingReaps = new Map<string, NodeJS.Timeout>();
+  private readonly departed = new Map<string, DepartedNode>();
+  /** Incarnations that said they were leaving: whatever else they send is from a process on its way out. */
+  private readonly left = new Set<string>();
+  private stopped = false;
   private readonly reaped = new Set<string>();
   private readonly incarnation = randomUUID();
   /** Changes of local sessions announced by this process. */
@@ -78,14 +95,20 @@ export class ClusterPresence {
     this.heartbeat();
   }
 
+  /** The node's last word: its sessions, leaving. Nothing is announced after it, so nobody takes the node back. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    for (const timer of this.pendingReaps.values()) clearTimeout(timer);
-    if (this.bus.connected) await this.bus.publish(BROADCAST, this.snapshot(true)).catch(() => undefined);
+    for (const departed of this.departed.values()) clearTimeout(departed.reap);
+    const last = this.snapshot(true);
+    this.stopped = true;
+    if (this.bus.connected) await this.bus.publish(BROADCAST, last).catch(() => undefined);
   }
 
   handle(message: PresenceMessage): void {
     if (message.nodeId === this.bus.nodeId) return;
+    if (message.type === 'presence-sync') return this.send(nodeAddress(message.nodeId), this.snapshot(false));
+    // Late words of a node that left (its end hooks' announcements) must not bring it back.
+    if (this.left.has(message.incarnation)) return;
     const node = this.node(message.nodeId);
     switch (message.type) {
       case 'heartbeat':
@@ -98,6 +121,7 @@ export class ClusterPresence {
       case 'session-update':
         // The session resumed on that node: our copy is stale, without ending it.
         this.evictLocal(message.session.id);
+        for (const departed of this.departed.values()) departed.sessions.delete(message.session.id);
         if (this.inStep(message.nodeId, node, message)) node.sessions.set(message.session.id, message.session);
         return;
       case 'session-gone':
@@ -105,10 +129,10 @@ export class ClusterPresence {
         return;
       case 'presence-snapshot':
         this.applySnapshot(message.nodeId, node, message);
-        if (message.leaving) this.dead(message.nodeId, message.sessions);
-        return;
-      case 'presence-sync':
-        this.send(nodeAddress(message.nodeId), this.snapshot(false));
+        if (message.leaving) {
+          this.left.add(message.incarnation);
+          this.dead(message.nodeId, message.sessions);
+        }
         return;
     }
   }
@@ -122,11 +146,19 @@ export class ClusterPresence {
     this.send(BROADCAST, { type: 'session-gone', ...this.nextVersion(), sessionId });
   }
 
-  /** A session on another live node, by id. */
-  find(sessionId: string): PresenceSession | undefined {
-    for (const node of this.nodes.values()) {
+  /**
+   * A session that is not local, by id: on a live node, or on a node that
+   * left or died less than the grace period ago (its client may still resume
+   * it, for heartbeat timeout + grace after the node's last sign of life).
+   */
+  find(sessionId: string): FoundSession | undefined {
+    for (const [nodeId, node] of this.nodes) {
       const session = node.sessions.get(sessionId);
-      if (session) return session;
+      if (session) return { session, nodeId, live: true };
+    }
+    for (const [nodeId, node] of this.departed) {
+      const session = node.sessions.get(sessionId);
+      if (session) return { session, nodeId, live: false };
     }
     return undefined;
   }
@@ -149,10 +181,10 @@ export class ClusterPresence {
     }
     node.lastSeen = Date.now();
     // A node we had given up on is back (a network blip): its sessions live on.
-    const pending = this.pendingReaps.get(nodeId);
-    if (pending) {
-      clearTimeout(pending);
-      this.pendingReaps.delete(nodeId);
+    const departed = this.departed.get(nodeId);
+    if (departed) {
+      clearTimeout(departed.reap);
+      this.departed.delete(nodeId);
     }
     return node;
   }
@@ -211,14 +243,20 @@ export class ClusterPresence {
     }
   }
 
+  /** Until the grace period ends, its sessions stay findable for clients that resume elsewhere. */
   private dead(nodeId: string, sessions: PresenceSession[], forget = true): void {
     if (forget) this.nodes.delete(nodeId);
     this.logger.warn(`node ${nodeId} is gone; its ${sessions.length} sessions end in ${this.timing.sessionGraceMs} ms`);
-    const timer = setTimeout(() => {
-      this.pendingReaps.delete(nodeId);
-      this.fileReap({ type: 'reap', nodeId, sessions }, 0);
-    }, this.timing.sessionGraceMs);
-    this.pendingReaps.set(nodeId, timer);
+    const earlier = this.departed.get(nodeId);
+    if (earlier) clearTimeout(earlier.reap);
+    const departed: DepartedNode = {
+      sessions: new Map([...(earlier?.sessions ?? []), ...sessions.map((s) => [s.id, s] as const)]),
+      reap: setTimeout(() => {
+        this.departed.delete(nodeId);
+        this.fileReap({ type: 'reap', nodeId, sessions: [...departed.sessions.values()] }, 0);
+      }, this.timing.sessionGraceMs),
+    };
+    this.departed.set(nodeId, departed);
   }
 
   /** Retries while the bus is down: these sessions must end. */
@@ -233,7 +271,7 @@ export class ClusterPresence {
     if (message.type !== 'reap') return;
     for (const session of message.sessions) {
       if (this.reaped.has(session.id)) continue; // every survivor files the same job
-      if (this.find(session.id) || this.local().some((s) => s.id === session.id)) continue; // resumed elsewhere
+      if (this.find(session.id)?.live || this.local().some((s) => s.id === session.id)) continue; // resumed elsewhere
       this.reaped.add(session.id);
       if (this.reaped.size > REAPED_MEMORY) this.reaped.delete(this.reaped.values().next().value!);
       await this.endRemote(session);
@@ -245,7 +283,7 @@ export class ClusterPresence {
   }
 
   private send(address: BusAddress, message: PresenceMessage): void {
-    if (!this.bus.connected) return;
+    if (this.stopped || !this.bus.connected) return;
     this.bus.publish(address, message).catch(() => undefined);
   }
 }

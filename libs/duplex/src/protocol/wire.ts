@@ -32,7 +32,10 @@ export interface SessionFrame {
   nodeId: string;
   /** True when this connection resumed an existing session. */
   resumed: boolean;
-  /** One-way callbacks lost beyond the replay window while the client was away (0 when none). */
+  /**
+   * One-way callbacks this session lost (0 when none): the count where it is
+   * known, -1 where it is not (the node that held them died). Not 0: reload.
+   */
   missed: number;
 }
 

@@ -6,7 +6,7 @@ import type { CallbackMessage, ReplyMessage } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { Ack, CallbackFrame, DuplexError } from '../protocol';
 import type { NodeObserver } from './node-events';
-import type { Session } from './session';
+import type { HeldFrame, Session } from './session';
 
 interface PendingReply {
   resolve(result: unknown): void;
@@ -23,6 +23,9 @@ interface PendingReply {
 export class CallbackRouter {
   private readonly logger = new Logger(CallbackRouter.name);
   private readonly pending = new Map<string, PendingReply>();
+  /** Ids of the one-way callbacks this node publishes: unique per process, so per cluster. */
+  private readonly idPrefix = `${randomUUID().slice(0, 8)}:`;
+  private published = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -33,7 +36,8 @@ export class CallbackRouter {
 
   /** One-way: resolves once the bus took the message. UNAVAILABLE if no node holds the session. */
   send(sessionId: string, frame: CallbackFrame): Promise<void> {
-    return this.reported(frame, this.bus.publish(sessionAddress(sessionId), { type: 'callback', ...frame }, { mandatory: true }));
+    const message: CallbackMessage = { type: 'callback', id: this.nextId(), ...frame };
+    return this.reported(frame, this.bus.publish(sessionAddress(sessionId), message, { mandatory: true }));
   }
 
   /** Request-reply: resolves with the client's result; rejects with its error, UNAVAILABLE or TIMEOUT. */
@@ -42,7 +46,11 @@ export class CallbackRouter {
   }
 
   publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
-    return this.reported(frame, this.bus.publish(topicAddress(topic), { type: 'callback', ...frame, exceptSessionId }));
+    return this.reported(frame, this.bus.publish(topicAddress(topic), { type: 'callback', id: this.nextId(), ...frame, exceptSessionId }));
+  }
+
+  private nextId(): string {
+    return this.idPrefix + ++this.published;
   }
 
   private reported<T>(frame: CallbackFrame, outcome: Promise<T>): Promise<T> {
@@ -80,7 +88,7 @@ export class CallbackRouter {
   /** Everything the bus delivers to this node comes through here. */
   handle(message: CallbackMessage | ReplyMessage, address: BusAddress): void {
     if (message.type === 'reply') return this.settle(message);
-    const frame: CallbackFrame = { service: message.service, method: message.method, args: message.args };
+    const frame: HeldFrame = { service: message.service, method: message.method, args: message.args, id: message.id };
     if (address.kind === 'topic') {
       for (const sessionId of this.subscriptions.local(address.topic)) {
         if (sessionId !== message.exceptSessionId) this.lookup(sessionId)?.send(frame);

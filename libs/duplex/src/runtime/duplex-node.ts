@@ -16,6 +16,7 @@ import { NodeEvents } from './node-events';
 import { OperationDispatcher } from './operation-dispatcher';
 import { ServiceRegistry } from './service-registry';
 import { Session } from './session';
+import { SessionHandover } from './session-handover';
 import { SessionRegistry } from './session-registry';
 
 /**
@@ -31,6 +32,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   readonly router: CallbackRouter;
   readonly dispatcher: OperationDispatcher;
   readonly presence: ClusterPresence;
+  private readonly handover: SessionHandover;
   /** Calls and callbacks as they are answered: observe them with `events.add`. */
   readonly events = new NodeEvents();
 
@@ -45,6 +47,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
       ended: (session) => this.runEndHooks(session),
       removed: (session) => this.presence.gone(session.id),
     });
+    this.handover = new SessionHandover(bus, this.sessions, options.heartbeatTimeoutMs);
     this.router = new CallbackRouter(bus, this.subscriptions, (id) => this.sessions.get(id), this.events);
     this.dispatcher = new OperationDispatcher(this.services, options.maxCallBytes, () => this.ready, this.events);
     this.presence = new ClusterPresence(
@@ -83,6 +86,9 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // Sessions ending now finish first, end hooks and announcements included, so the
+    // leaving snapshot is the last word: every session is either ended here or in it.
+    await this.sessions.settled();
     await this.presence.stop();
     this.router.close();
     await this.store.close();
@@ -102,12 +108,24 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   async resumeSession(sessionId: string, seenSeq: number): Promise<Session | null> {
     const local = this.sessions.resume(sessionId);
     if (local) return local;
-    const remote = this.presence.find(sessionId);
-    if (!remote) return null;
-    const session = await this.sessions.adopt(remote, seenSeq);
-    for (const topic of remote.topics) await this.subscribe(session, topic);
+    const found = this.presence.find(sessionId);
+    if (!found) return null;
+    // Bound and subscribed first, holding what arrives: from here on nothing for it can miss this node.
+    const session = await this.sessions.adopt(found.session, seenSeq);
+    for (const topic of found.session.topics) {
+      session.topics.add(topic);
+      await this.subscriptions.subscribe(topic, session.id);
+    }
+    const outcome = found.live ? await this.handover.ask(found.nodeId, sessionId, seenSeq) : { kind: 'silent' as const };
+    if (outcome.kind === 'gone') {
+      // It ended there (or moved on) after presence last heard: a stale copy, not a session to continue.
+      this.sessions.evict(sessionId);
+      return null;
+    }
+    session.takeOver(outcome.kind === 'handed' ? outcome.window : null, seenSeq);
     this.announce(session);
-    this.logger.log(`session ${sessionId} moved to this node`);
+    const how = outcome.kind === 'handed' ? `with ${outcome.window.frames.length} callbacks` : 'from a node that is gone';
+    this.logger.log(`session ${sessionId} moved to this node from ${found.nodeId}, ${how}`);
     return session;
   }
 
@@ -143,6 +161,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   private receive(message: BusMessage, address: BusAddress): void {
     if (message.type === 'callback' || message.type === 'reply') this.router.handle(message, address);
     else if (isPresenceMessage(message)) this.presence.handle(message);
+    else if (message.type === 'handover-request') this.handover.answer(message);
+    else if (message.type === 'handover') this.handover.handle(message);
     // A reap arrives through the job queue, not here.
   }
 

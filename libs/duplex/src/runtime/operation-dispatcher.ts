@@ -21,6 +21,9 @@ const callFrame = z.object({
  */
 export class OperationDispatcher {
   private readonly logger = new Logger(OperationDispatcher.name);
+  private inFlight = 0;
+  private stopping = false;
+  private idle: (() => void) | null = null;
 
   constructor(
     private readonly services: ServiceRegistry,
@@ -30,9 +33,28 @@ export class OperationDispatcher {
     private readonly events: NodeObserver,
   ) {}
 
+  /**
+   * The node is stopping: refuse new calls (UNAVAILABLE, so the client tries
+   * another node) and resolve once the calls already running have answered,
+   * or after `timeoutMs`.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   async dispatch(session: Session, frame: unknown): Promise<Ack> {
     let ack: Ack;
+    this.inFlight++;
     try {
+      if (this.stopping) throw new DuplexError('UNAVAILABLE', 'this node is stopping; reconnect to another');
       ack = await this.run(session, frame);
     } catch (error) {
       if (!(error instanceof DuplexError)) this.logger.error(`call failed: ${(error as Error)?.stack ?? error}`);
@@ -40,6 +62,7 @@ export class OperationDispatcher {
       ack = { ok: false, error: toDuplexError(error).toWire() };
     }
     this.report(frame, ack);
+    if (--this.inFlight === 0) this.idle?.();
     return ack;
   }
 

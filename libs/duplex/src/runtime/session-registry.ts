@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
 import { sessionAddress } from '../cluster/bus-address';
-import type { PresenceSession } from '../cluster/bus-message';
+import type { HandedWindow, PresenceSession } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import type { ClientConnection } from './client-connection';
 import { Session } from './session';
@@ -28,6 +28,7 @@ export interface SessionLifecycle {
 export class SessionRegistry {
   private readonly logger = new Logger(SessionRegistry.name);
   private readonly sessions = new Map<string, Session>();
+  private readonly ending = new Set<Promise<void>>();
 
   constructor(
     private readonly bus: Bus,
@@ -61,7 +62,18 @@ export class SessionRegistry {
   async adopt(info: PresenceSession, seenSeq: number): Promise<Session> {
     const session = new Session(info.id, info.identity, this.limits.maxPendingCalls, this.limits.replayWindow, seenSeq);
     session.attributes = { ...info.attributes };
+    // Bound before the old node is asked, and holding what arrives until its window is in.
+    session.hold();
     return this.add(session);
+  }
+
+  /** The session resumes on another node: let it go here, and give what its client has not seen. Null if it does not live here. */
+  handOver(sessionId: string, lastSeq: number): HandedWindow | null {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.ended) return null;
+    const window = session.handOver(lastSeq);
+    this.evict(sessionId);
+    return window;
   }
 
   /** The live session with this id, its grace timer stopped; null if it ended or never lived here. */
@@ -84,11 +96,23 @@ export class SessionRegistry {
     session.graceTimer.unref();
   }
 
-  async end(session: Session): Promise<void> {
-    if (session.ended) return;
+  end(session: Session): Promise<void> {
+    if (session.ended) return Promise.resolve();
     session.ended = true;
     this.sessions.delete(session.id);
     if (session.graceTimer) clearTimeout(session.graceTimer);
+    const ending = this.finish(session);
+    this.ending.add(ending);
+    void ending.finally(() => this.ending.delete(ending));
+    return ending;
+  }
+
+  /** Resolves once every session that has begun to end has finished ending (hooks run, bindings released). */
+  async settled(): Promise<void> {
+    while (this.ending.size > 0) await Promise.allSettled([...this.ending]);
+  }
+
+  private async finish(session: Session): Promise<void> {
     try {
       await this.lifecycle.ended(session);
     } catch (error) {

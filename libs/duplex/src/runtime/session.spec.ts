@@ -60,4 +60,62 @@ describe('Session', () => {
     expect(session.detach(old)).toBe(false);
     expect(session.connected).toBe(true);
   });
+
+  describe('moving between nodes', () => {
+    const shared = (n: number, id: string) => ({ ...frame(n), id });
+
+    it('hands over what the client has not seen, and the new node numbers on without a gap or a repeat', () => {
+      const old = new Session('id', null, 10, 100);
+      for (let n = 1; n <= 5; n++) old.send(shared(n, `m${n}`));
+      const moved = new Session('id', null, 10, 100, 2);
+      moved.hold();
+      // Both nodes are bound while the move runs: m5 reached both, m6 only the new one.
+      moved.send(shared(5, 'm5'));
+      moved.send(shared(6, 'm6'));
+      moved.takeOver(old.handOver(2), 2);
+      moved.send(shared(7, 'm7'));
+      const client = new Recorder();
+      expect(moved.missedSince(2)).toBe(0);
+      moved.attach(client, 2);
+      expect(args(client)).toEqual([3, 4, 5, 6, 7]);
+      expect(client.sent.map((f) => f.seq)).toEqual([3, 4, 5, 6, 7]);
+    });
+
+    it('counts what fell out of the old node\'s window', () => {
+      const old = new Session('id', null, 10, 2);
+      for (let n = 1; n <= 5; n++) old.send(shared(n, `m${n}`));
+      const moved = new Session('id', null, 10, 2, 1);
+      moved.hold();
+      moved.takeOver(old.handOver(1), 1);
+      expect(moved.missedSince(1)).toBe(2); // 2 and 3
+      const client = new Recorder();
+      moved.attach(client, 1);
+      expect(client.sent.map((f) => f.seq)).toEqual([4, 5]);
+    });
+
+    it('numbers on from the old node\'s last seq when it held nothing new', () => {
+      const old = new Session('id', null, 10, 0);
+      for (let n = 1; n <= 3; n++) old.send(shared(n, `m${n}`));
+      const moved = new Session('id', null, 10, 0, 1);
+      moved.hold();
+      moved.takeOver(old.handOver(1), 1);
+      expect(moved.missedSince(1)).toBe(2);
+      moved.send(shared(4, 'm4'));
+      const client = new Recorder();
+      moved.attach(client, 3);
+      expect(client.sent.map((f) => f.seq)).toEqual([]); // window of 0: sent live only
+    });
+
+    it('says the gap is unknown, once, when the old node could not hand over', () => {
+      const moved = new Session('id', null, 10, 100, 4);
+      moved.hold();
+      moved.send(shared(9, 'm9'));
+      moved.takeOver(null, 4);
+      expect(moved.missedSince(4)).toBe(-1);
+      expect(moved.missedSince(4)).toBe(0);
+      const client = new Recorder();
+      moved.attach(client, 4);
+      expect(client.sent).toEqual([{ ...shared(9, 'm9'), seq: 5 }]);
+    });
+  });
 });

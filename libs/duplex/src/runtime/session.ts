@@ -1,9 +1,12 @@
-import type { PresenceSession } from '../cluster/bus-message';
+import type { HandedFrame, HandedWindow, PresenceSession } from '../cluster/bus-message';
 import type { SessionInfo } from '../contracts/session-info';
 import type { Ack, CallbackFrame } from '../protocol';
 import type { ClientConnection } from './client-connection';
 import { ReplayWindow } from './replay-window';
 import { SerialQueue } from './serial-queue';
+
+/** A one-way callback as a session holds it: the frame, shared with the other sessions it went to, and its bus message's id. */
+export type HeldFrame = CallbackFrame & { id?: string };
 
 interface WaitingRequest {
   frame: CallbackFrame;
@@ -23,8 +26,12 @@ export class Session implements SessionInfo {
   attributes: Record<string, unknown> = {};
   readonly queue: SerialQueue;
   private connection: ClientConnection | null = null;
-  private readonly history: ReplayWindow<CallbackFrame>;
+  private history: ReplayWindow<HeldFrame>;
   private readonly waiting: WaitingRequest[] = [];
+  /** While a session moves here: callbacks that arrived before the old node's window did, in arrival order. */
+  private held: HeldFrame[] | null = null;
+  /** Set when the session moved here from a node that could not hand its window over: the next attach reports an unknown gap. */
+  private gapUnknown = false;
   graceTimer: NodeJS.Timeout | null = null;
   ended = false;
 
@@ -32,12 +39,17 @@ export class Session implements SessionInfo {
     readonly id: string,
     readonly identity: unknown,
     maxPendingCalls: number,
-    replayWindow: number,
+    private readonly replayWindow: number,
     /** Seq of the last callback the client has seen, for a session that moved here from another node. */
     seenSeq = 0,
   ) {
     this.queue = new SerialQueue(maxPendingCalls);
     this.history = new ReplayWindow(replayWindow, seenSeq);
+  }
+
+  /** Last seq numbered in this session. */
+  get lastSeq(): number {
+    return this.history.lastSeq;
   }
 
   get connected(): boolean {
@@ -55,9 +67,54 @@ export class Session implements SessionInfo {
     this.connection = null;
   }
 
-  /** How many one-way callbacks after `lastSeq` fell out of the replay window. */
+  /**
+   * How many one-way callbacks after `lastSeq` fell out of the replay
+   * window; -1, once, after a move from a node that could not say (it died).
+   */
   missedSince(lastSeq: number): number {
+    if (this.gapUnknown) {
+      this.gapUnknown = false;
+      return -1;
+    }
     return Math.max(0, this.history.oldestSeq - 1 - lastSeq);
+  }
+
+  /** Moving here: keep what arrives, unnumbered, until the old node's window is in (`takeOver`). */
+  hold(): void {
+    this.held = [];
+  }
+
+  /**
+   * What the old node gives up when the session moves on: the held frames
+   * after the client's `lastSeq`, and the last seq it numbered.
+   */
+  handOver(lastSeq: number): HandedWindow {
+    const frames: HandedFrame[] = [];
+    for (const [frame, seq] of this.history.after(lastSeq)) {
+      frames.push({ seq, id: frame.id, service: frame.service, method: frame.method, args: frame.args });
+    }
+    return { frames, lastSeq: Math.max(lastSeq, this.history.lastSeq) };
+  }
+
+  /**
+   * Seeds the window with what the old node handed over (null: it could not,
+   * so how much was lost is unknown), then numbers on with the callbacks
+   * that arrived here meanwhile, leaving out those the old node had too.
+   */
+  takeOver(handed: HandedWindow | null, clientLastSeq: number): void {
+    const frames = handed?.frames ?? [];
+    // Seqs of a handover are consecutive; the first one held there sets where this window starts.
+    const startAfter = frames.length > 0 ? frames[0].seq - 1 : (handed?.lastSeq ?? clientLastSeq);
+    this.history = new ReplayWindow(this.replayWindow, startAfter);
+    const seen = new Set<string>();
+    for (const { seq: _seq, ...frame } of frames) {
+      this.history.push(frame);
+      if (frame.id !== undefined) seen.add(frame.id);
+    }
+    this.gapUnknown = handed === null;
+    const held = this.held ?? [];
+    this.held = null;
+    for (const frame of held) if (frame.id === undefined || !seen.has(frame.id)) this.send(frame);
   }
 
   /** Attaches a connection and replays the one-way callbacks after `lastSeq`. */
@@ -74,7 +131,11 @@ export class Session implements SessionInfo {
   }
 
   /** `frame` may be shared with other sessions: it is kept and sent as is, numbered beside it. */
-  send(frame: CallbackFrame): void {
+  send(frame: HeldFrame): void {
+    if (this.held) {
+      this.held.push(frame);
+      return;
+    }
     const seq = this.history.push(frame);
     this.connection?.send(frame, seq);
   }

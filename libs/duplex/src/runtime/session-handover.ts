@@ -1,0 +1,70 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '../cluster/bus';
+import { nodeAddress } from '../cluster/bus-address';
+import type { HandedWindow, HandoverMessage, HandoverRequestMessage } from '../cluster/bus-message';
+import type { SessionRegistry } from './session-registry';
+
+/** The answer to an ask: the window; `gone` if the old node had no such session; `silent` if it did not answer. */
+export type HandoverOutcome = { kind: 'handed'; window: HandedWindow } | { kind: 'gone' } | { kind: 'silent' };
+
+/**
+ * Moves a session's replay window between live nodes when its client
+ * resumes elsewhere. The new node binds the session first and holds what
+ * arrives, then asks the old node (on its node address); the old node lets
+ * the session go and answers with the callbacks the client has not seen.
+ * Anything published before the new node's binding went to the old node's
+ * inbox ahead of the ask, so between the two nothing is missed; what both
+ * received is told apart by message id.
+ */
+export class SessionHandover {
+  private readonly logger = new Logger(SessionHandover.name);
+  private readonly asks = new Map<string, (outcome: HandoverOutcome) => void>();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly sessions: SessionRegistry,
+    /** How long to wait for the old node: past it, the node is taken as dead. */
+    private readonly timeoutMs: number,
+  ) {}
+
+  ask(nodeId: string, sessionId: string, lastSeq: number): Promise<HandoverOutcome> {
+    const correlationId = randomUUID();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.settle(correlationId, { kind: 'silent' }), this.timeoutMs);
+      this.asks.set(correlationId, (outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      });
+      const request: HandoverRequestMessage = { type: 'handover-request', nodeId: this.bus.nodeId, correlationId, sessionId, lastSeq };
+      this.bus.publish(nodeAddress(nodeId), request, { mandatory: true }).catch(() => this.settle(correlationId, { kind: 'silent' }));
+    });
+  }
+
+  /** On the old node: give the session up and answer with its window. */
+  answer(request: HandoverRequestMessage): void {
+    const window = this.sessions.handOver(request.sessionId, request.lastSeq);
+    const reply: HandoverMessage = { type: 'handover', correlationId: request.correlationId, ...window };
+    if (window) this.logger.log(`session ${request.sessionId} moves to ${request.nodeId} with ${window.frames.length} callbacks`);
+    this.bus.publish(nodeAddress(request.nodeId), reply).catch((error: unknown) => {
+      // The asker times out and tells its client the gap is unknown.
+      this.logger.warn(`handover of ${request.sessionId} to ${request.nodeId} lost: ${(error as Error).message}`);
+    });
+  }
+
+  /** On the new node: the old node's answer. */
+  handle(message: HandoverMessage): void {
+    const outcome: HandoverOutcome =
+      message.frames && message.lastSeq !== undefined
+        ? { kind: 'handed', window: { frames: message.frames, lastSeq: message.lastSeq } }
+        : { kind: 'gone' };
+    this.settle(message.correlationId, outcome);
+  }
+
+  private settle(correlationId: string, outcome: HandoverOutcome): void {
+    const resolve = this.asks.get(correlationId);
+    if (!resolve) return; // already timed out
+    this.asks.delete(correlationId);
+    resolve(outcome);
+  }
+}
