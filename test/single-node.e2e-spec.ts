@@ -370,6 +370,38 @@ describe('one node, memory bus', () => {
       }
     });
 
+    it('answers a call resent with its id from the session\'s record, on a new connection too: it runs once', async () => {
+      const first = await clients.connect(node.url);
+      const start = await first.service(beerInventoryContract).joinTheParty('ida');
+      // The same session on a connection of its own (which takes it over): its callbacks come here.
+      const raw = io(node.url, { transports: ['websocket'], reconnection: false, auth: { session: (await first.ready()).session } });
+      const seen: number[] = [];
+      raw.on('callback', (frame: { method: string; args: [string, number] }) => {
+        if (frame.method === 'notifyBeerInventoryChanged') seen.push(frame.args[1]);
+      });
+      try {
+        await new Promise((r) => raw.once('session', r));
+        const call = (id: string, op: string, args: unknown[]) =>
+          raw.timeout(5_000).emitWithAck('call', { service: 'beer-inventory', op, args, id });
+        const run = { id: 'run-1', op: 'makeBeerRun', args: ['ida', 2] };
+        expect(await call(run.id, run.op, run.args)).toEqual({ ok: true });
+        expect(await call(run.id, run.op, run.args)).toEqual({ ok: true });
+        // A request-reply call's result comes from the record too: not the inventory now.
+        expect(await call('join-1', 'joinTheParty', ['ida'])).toEqual({ ok: true, result: start + 2 });
+        expect(await call('run-2', 'makeBeerRun', ['ida', 1])).toEqual({ ok: true });
+        expect(await call('join-1', 'joinTheParty', ['ida'])).toEqual({ ok: true, result: start + 2 });
+        // A refusal is an outcome too.
+        expect(await call('bad-1', 'drinkBeer', ['not-ida'])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+        expect(await call('bad-1', 'drinkBeer', ['not-ida'])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+        expect(await call('', 'joinTheParty', ['ida'])).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+        expect(await call('x'.repeat(65), 'joinTheParty', ['ida'])).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+        await settle();
+        expect(seen).toEqual([start + 2, start + 3]);
+      } finally {
+        raw.close();
+      }
+    });
+
     it('opens a new session for a forged resume token', async () => {
       const victim = await clients.connect(node.url);
       const forged = `${victim.sessionId}.forged-signature`;

@@ -169,10 +169,11 @@ describe('delivery you can trust', () => {
     const reconnect = (i: number) => 100 + ((i * 37) % Math.floor((RESUME_WINDOW_MS - 900) / 10)) * 10;
     const everyone = await admit(300, 'guest', reconnect);
     const before = await everyone[0].party.joinTheParty(everyone[0].name);
-    const runners = await runnersOn([first, second], 'kill-runner');
-    await settle(1_000);
     const onDoomed = everyone.filter((g) => g.client.nodeId === doomed.nodeId);
     expect(onDoomed.length).toBeGreaterThan(50);
+    // Runners on the survivors, and three guests of the doomed node whose calls are in flight when it dies.
+    const runners = [...(await runnersOn([first, second], 'kill-runner')), ...onDoomed.slice(0, 3).map((g) => runner(g.party, g.name))];
+    await settle(1_000);
     const start = Math.max(...everyone.flatMap((g) => g.values));
 
     balancer!.route([first.port, second.port]);
@@ -182,8 +183,8 @@ describe('delivery you can trust', () => {
     await Promise.all(runners.map((r) => r.stop()));
     await settle(1_000);
 
-    // Every acknowledged call applied once (the runners are on the survivors, so none is in doubt).
-    expect(runners.map((r) => r.tally.unknown)).toEqual([0, 0]);
+    // Every call was answered, those in flight at the kill after their session resumed; each applied once.
+    expect(runners.map((r) => r.tally.unknown)).toEqual([0, 0, 0, 0, 0]);
     const acked = runners.reduce((sum, r) => sum + r.tally.acked, 0);
     const reader = (await clients.connect(first.url)).service(beerInventoryContract);
     expect((await reader.getParty()).inventory).toBe(before + acked);
@@ -201,6 +202,23 @@ describe('delivery you can trust', () => {
     for (const guest of onDoomed) expect(guest.sessions[1].missed).toBe(-1);
     for (const guest of everyone.filter((g) => !onDoomed.includes(g))) expect(guest.told).toBe(false);
   }, 120_000);
+
+  it('a call whose ack is lost in a reconnect is resent by the SDK and applied once, wherever the session lands', async () => {
+    await startNodes();
+    const [guest] = await admit(1, 'resender', () => 20);
+    const start = await guest.party.joinTheParty(guest.name);
+    for (let i = 0; i < 40; i++) {
+      const run = guest.party.makeBeerRun(guest.name, 1);
+      await settle(i % 6); // cut before the call leaves, while it runs, or after its ack left
+      balancer!.dropAll();
+      await run;
+    }
+    expect(guest.sessions.slice(1).every((s) => s.resumed && s.missed === 0)).toBe(true);
+    expect(new Set(guest.sessions.map((s) => s.nodeId)).size).toBe(3);
+    expect(await guest.party.joinTheParty(guest.name)).toBe(start + 40);
+    await settle(500);
+    expect(guest.values).toEqual(Array.from({ length: 40 }, (_, i) => start + 1 + i));
+  }, 60_000);
 
   it('every one-way call acked ok was applied, though its node is killed right after the acks', async () => {
     for (const delay of [0, 100, 400]) {

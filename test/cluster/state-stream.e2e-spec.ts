@@ -79,7 +79,7 @@ describe('the state stream', () => {
       position: 5,
       restore: () => undefined,
       apply: (_entry: LogEntry, position: number) => void applied.push(position),
-      snapshot: () => ({ position: 5, values: [], maps: [], sets: [], recentIds: [] }),
+      snapshot: () => ({ position: 5, values: [], maps: [], sets: [], recent: [] }),
     };
     const staleLog = open('stale', options, prefix);
     await staleLog.start(stale);

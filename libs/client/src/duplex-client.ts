@@ -1,6 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { CallbacksOf, ContractDefinition, OperationsOf } from '../../duplex/src/contracts/contract';
-import { Ack, CallbackFrame, DuplexError, EVENTS, SessionFrame, WireError } from '../../duplex/src/protocol';
+import { Ack, CallbackFrame, CallFrame, DuplexError, EVENTS, SessionFrame, WireError } from '../../duplex/src/protocol';
 
 type AnyFunction = (...args: never[]) => unknown;
 
@@ -38,6 +38,15 @@ export class DuplexClient {
   private readonly callTimeoutMs: number;
   private readonly onError: (error: unknown) => void;
   private readonly sessionListeners = new Set<(frame: SessionFrame) => void>();
+  /** Calls whose ack has not come, by call id, in the order they were made. */
+  private readonly pending = new Map<string, PendingCall>();
+  /** Call ids: unique within the session, since a session outlives this object only through its token. */
+  private readonly callIdPrefix = Math.random().toString(36).slice(2, 10);
+  private calls = 0;
+  /** Counts session frames: a call sent under an earlier one may have lost its ack with that connection. */
+  private connection = 0;
+  /** Between a disconnect and the next session frame, calls wait rather than go out on a session not yet resumed. */
+  private sessionLive = false;
 
   constructor(url: string, options: DuplexClientOptions = {}) {
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
@@ -55,6 +64,9 @@ export class DuplexClient {
         this.onError(new DuplexError('UNAVAILABLE', `${how} callbacks were lost; reload what they would have changed`));
       }
       this.current = frame;
+      this.connection++;
+      this.sessionLive = true;
+      this.resend(frame.resumed);
       for (const listener of this.sessionListeners) listener(frame);
     });
     this.socket.on(EVENTS.callback, (frame: CallbackFrame, ack?: (answer: Ack) => void) => {
@@ -64,6 +76,7 @@ export class DuplexClient {
       }
       this.dispatch(frame, ack);
     });
+    this.socket.on('disconnect', () => (this.sessionLive = false));
     this.socket.on(EVENTS.protocolError, (error: WireError) => this.onError(DuplexError.fromWire(error)));
   }
 
@@ -125,20 +138,63 @@ export class DuplexClient {
     );
   }
 
-  /** The untyped form of an operation call. */
-  async call(service: string, op: string, args: unknown[]): Promise<unknown> {
-    let ack: Ack;
-    try {
-      ack = await this.socket.timeout(this.callTimeoutMs).emitWithAck(EVENTS.call, { service, op, args });
-    } catch {
-      throw new DuplexError('TIMEOUT', `${service}.${op} got no answer within ${this.callTimeoutMs} ms`);
-    }
-    if (!ack.ok) throw DuplexError.fromWire(ack.error);
-    return ack.result;
+  /**
+   * The untyped form of an operation call. Each call carries an id; if the
+   * connection drops before its ack comes, it is sent again, with the same
+   * id, once the session has resumed (on any node), and the node answers it
+   * from its record instead of running it twice. If the session could not
+   * be resumed, a call already sent fails with UNAVAILABLE: whether it ran
+   * is unknown. TIMEOUT after `callTimeoutMs` in all.
+   */
+  call(service: string, op: string, args: unknown[]): Promise<unknown> {
+    const id = `${this.callIdPrefix}-${++this.calls}`;
+    return new Promise((resolve, reject) => {
+      const call: PendingCall = {
+        frame: { service, op, args, id },
+        sentOn: null,
+        settle: (ack) => {
+          clearTimeout(timer);
+          this.pending.delete(id);
+          if (ack.ok) resolve(ack.result);
+          else reject(DuplexError.fromWire(ack.error));
+        },
+      };
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new DuplexError('TIMEOUT', `${service}.${op} got no answer within ${this.callTimeoutMs} ms`));
+      }, this.callTimeoutMs);
+      this.pending.set(id, call);
+      this.send(call);
+    });
   }
 
   close(): void {
     this.socket.close();
+    for (const call of this.pending.values()) {
+      call.settle({ ok: false, error: { code: 'UNAVAILABLE', message: 'the client was closed before the call was answered' } });
+    }
+  }
+
+  /** Sends on the current connection once its session frame is in; until then the call waits for it. */
+  private send(call: PendingCall): void {
+    if (!this.sessionLive || !this.socket.connected) return;
+    const connection = this.connection;
+    call.sentOn = connection;
+    this.socket.emit(EVENTS.call, call.frame, (ack: Ack) => {
+      if (this.pending.get(call.frame.id!) === call) call.settle(ack);
+    });
+  }
+
+  /** A new session frame: send what never went out, and again what went out under an earlier one. */
+  private resend(resumed: boolean): void {
+    for (const call of [...this.pending.values()]) {
+      if (call.sentOn === this.connection) continue;
+      if (call.sentOn !== null && !resumed) {
+        call.settle({ ok: false, error: { code: 'UNAVAILABLE', message: 'the session was lost before this call was answered; it may have run' } });
+        continue;
+      }
+      this.send(call);
+    }
   }
 
   /**
@@ -174,6 +230,13 @@ export class DuplexClient {
       error instanceof DuplexError ? error.toWire() : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
     ack({ ok: false, error: wire });
   }
+}
+
+interface PendingCall {
+  frame: CallFrame;
+  /** The session frame count it was last sent under; null if never sent. */
+  sentOn: number | null;
+  settle(ack: Ack): void;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

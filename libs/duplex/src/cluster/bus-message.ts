@@ -1,4 +1,4 @@
-import type { WireError } from '../protocol';
+import type { Ack, WireError } from '../protocol';
 
 /** A callback to deliver to the sessions behind an address. */
 export interface CallbackMessage {
@@ -120,6 +120,8 @@ export interface HandoverMessage extends Partial<HandedWindow> {
 export interface HandedWindow {
   frames: HandedFrame[];
   lastSeq: number;
+  /** Acks of its recent calls by call id (those still running are not in it). */
+  outcomes: Array<[string, Ack]>;
 }
 
 export type PresenceMessage =

@@ -6,7 +6,7 @@ export type ArgsSchema = z.ZodTuple<readonly z.core.SomeType[] | [], null>;
 export interface OperationDefinition<A extends ArgsSchema = ArgsSchema, R extends z.ZodType = z.ZodType> {
   readonly args: A;
   readonly result: R;
-  /** One-way: acked as soon as accepted; the caller never sees a result. */
+  /** One-way: the caller gets no result, only the ack once the handler has run (or its error). */
   readonly oneWay: boolean;
   /**
    * Run beside the session's other calls instead of after them. The default

@@ -43,6 +43,12 @@ export interface CallFrame {
   service: string;
   op: string;
   args: unknown[];
+  /**
+   * The client's id for this call, unique within its session (1–64
+   * characters). A call resent with the same id, after a reconnect to any
+   * node, is answered with the first one's outcome instead of running again.
+   */
+  id?: string;
 }
 
 export interface CallbackFrame {

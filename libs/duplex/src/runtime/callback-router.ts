@@ -5,8 +5,13 @@ import { BusAddress, nodeAddress, sessionAddress, topicAddress } from '../cluste
 import type { CallbackMessage, ReplyMessage } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { Ack, CallbackFrame, DuplexError } from '../protocol';
+import { derivedId, isDerivedId } from '../state/idempotency-scope';
 import type { NodeObserver } from './node-events';
+import { RecentIds } from './recent-ids';
 import type { HeldFrame, Session } from './session';
+
+/** How many callbacks raised by calls a node remembers: a rerun comes within seconds of the first run. */
+const RECENT_CALL_CALLBACKS = 50_000;
 
 interface PendingReply {
   resolve(result: unknown): void;
@@ -26,6 +31,8 @@ export class CallbackRouter {
   /** Ids of the one-way callbacks this node publishes: unique per process, so per cluster. */
   private readonly idPrefix = `${randomUUID().slice(0, 8)}:`;
   private published = 0;
+  /** Callbacks raised by calls (ids derived from the call): a resent call that ran again raises them again. */
+  private readonly delivered = new RecentIds(RECENT_CALL_CALLBACKS);
 
   constructor(
     private readonly bus: Bus,
@@ -36,7 +43,7 @@ export class CallbackRouter {
 
   /** One-way: resolves once the bus took the message. UNAVAILABLE if no node holds the session. */
   send(sessionId: string, frame: CallbackFrame): Promise<void> {
-    const message: CallbackMessage = { type: 'callback', id: this.nextId(), ...frame };
+    const message: CallbackMessage = { type: 'callback', id: this.nextId(frame), ...frame };
     return this.reported(frame, this.bus.publish(sessionAddress(sessionId), message, { mandatory: true }));
   }
 
@@ -46,11 +53,12 @@ export class CallbackRouter {
   }
 
   publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
-    return this.reported(frame, this.bus.publish(topicAddress(topic), { type: 'callback', id: this.nextId(), ...frame, exceptSessionId }));
+    return this.reported(frame, this.bus.publish(topicAddress(topic), { type: 'callback', id: this.nextId(frame), ...frame, exceptSessionId }));
   }
 
-  private nextId(): string {
-    return this.idPrefix + ++this.published;
+  /** Inside a call with an id, named after the call (so a rerun raises the same ids); else unique to this process. */
+  private nextId(frame: CallbackFrame): string {
+    return derivedId(() => `cb:${frame.service}.${frame.method}`) ?? this.idPrefix + ++this.published;
   }
 
   private reported<T>(frame: CallbackFrame, outcome: Promise<T>): Promise<T> {
@@ -88,6 +96,7 @@ export class CallbackRouter {
   /** Everything the bus delivers to this node comes through here. */
   handle(message: CallbackMessage | ReplyMessage, address: BusAddress): void {
     if (message.type === 'reply') return this.settle(message);
+    if (message.id !== undefined && isDerivedId(message.id) && this.delivered.seen(message.id)) return; // raised again by a rerun
     const frame: HeldFrame = { service: message.service, method: message.method, args: message.args, id: message.id };
     if (address.kind === 'topic') {
       for (const sessionId of this.subscriptions.local(address.topic)) {

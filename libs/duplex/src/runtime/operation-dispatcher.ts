@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { Ack, DuplexError } from '../protocol';
+import type { OperationDefinition } from '../contracts/contract';
+import { idempotencyScope } from '../state/idempotency-scope';
 import { callContext } from './call-context';
 import { toDuplexError } from './callback-router';
 import type { NodeObserver } from './node-events';
@@ -11,6 +13,7 @@ const callFrame = z.object({
   service: z.string().max(128),
   op: z.string().max(128),
   args: z.array(z.unknown()),
+  id: z.string().min(1).max(64).optional(),
 });
 
 /**
@@ -57,9 +60,7 @@ export class OperationDispatcher {
       if (this.stopping) throw new DuplexError('UNAVAILABLE', 'this node is stopping; reconnect to another');
       ack = await this.run(session, frame);
     } catch (error) {
-      if (!(error instanceof DuplexError)) this.logger.error(`call failed: ${(error as Error)?.stack ?? error}`);
-      else this.logger.debug(`call refused: ${error.code} ${error.message}`);
-      ack = { ok: false, error: toDuplexError(error).toWire() };
+      ack = this.failed(error);
     }
     this.report(frame, ack);
     if (--this.inFlight === 0) this.idle?.();
@@ -74,12 +75,18 @@ export class OperationDispatcher {
     this.events.call(known ? (service as string) : '(unknown)', known ? (op as string) : '(unknown)', ack.ok ? 'ok' : ack.error.code);
   }
 
-  private async run(session: Session, frame: unknown): Promise<Ack> {
+  private failed(error: unknown): Ack {
+    if (!(error instanceof DuplexError)) this.logger.error(`call failed: ${(error as Error)?.stack ?? error}`);
+    else this.logger.debug(`call refused: ${error.code} ${error.message}`);
+    return { ok: false, error: toDuplexError(error).toWire() };
+  }
+
+  private run(session: Session, frame: unknown): Promise<Ack> {
     const parsed = callFrame.safeParse(frame);
     if (!parsed.success) {
-      throw new DuplexError('BAD_REQUEST', 'a call is { service: string, op: string, args: unknown[] }');
+      throw new DuplexError('BAD_REQUEST', 'a call is { service: string, op: string, args: unknown[], id?: string }');
     }
-    const { service: name, op, args } = parsed.data;
+    const { service: name, op, args, id } = parsed.data;
     const size = Buffer.byteLength(JSON.stringify(args));
     if (size > this.maxCallBytes) {
       throw new DuplexError('BAD_REQUEST', `call arguments are ${size} bytes; the limit is ${this.maxCallBytes}`);
@@ -93,21 +100,37 @@ export class OperationDispatcher {
       throw new DuplexError('INVALID_ARGUMENTS', `${name}.${op}: ${z.prettifyError(checked.error).replace(/\n\s*/g, ' ')}`);
     }
 
+    // A resent call: answered from the record, never run twice.
+    const recorded = id === undefined ? undefined : session.outcomes.get(id);
+    if (recorded) return recorded;
+
     // Refused before the handler runs, so no handler half-applies a change it cannot announce.
     if (!this.available()) throw new DuplexError('UNAVAILABLE', 'the cluster bus is unavailable; try again shortly');
 
     const handler = (service.instance as Record<string, (...a: unknown[]) => unknown>)[op];
-    const invoke = () => callContext.run(session, async () => handler.apply(service.instance, checked.data as unknown[]));
+    const call = async () => handler.apply(service.instance, checked.data as unknown[]);
+    // With a call id, what the handler writes and raises is named after it, so a run of the
+    // same call on another node (its record died with its node) applies and notifies once.
+    const scope = id === undefined ? undefined : { key: `${session.id}:${id}`, occurrences: new Map<string, number>() };
+    const invoke = () => callContext.run(session, scope ? () => idempotencyScope.run(scope, call) : call);
+    // A full queue throws here, before anything is recorded: that refusal is not an outcome.
     const running = definition.concurrent ? invoke() : session.queue.run(invoke);
+    const outcome = this.outcome(name, op, definition, running);
+    if (id !== undefined) session.outcomes.record(id, outcome);
+    return outcome;
+  }
 
-    // One-way means no result, not no error: its ack waits for the handler, so `ok` means it happened.
-    const value = await running;
-    if (definition.oneWay) return { ok: true };
-    const result = definition.result.safeParse(value);
-    if (!result.success) {
+  /** One-way means no result, not no error: its ack waits for the handler, so `ok` means it happened. */
+  private async outcome(name: string, op: string, definition: OperationDefinition, running: Promise<unknown>): Promise<Ack> {
+    try {
+      const value = await running;
+      if (definition.oneWay) return { ok: true };
+      const result = definition.result.safeParse(value);
+      if (result.success) return { ok: true, result: result.data };
       this.logger.error(`${name}.${op} returned a result its contract does not allow`);
-      throw new DuplexError('INTERNAL', 'internal error');
+      return { ok: false, error: { code: 'INTERNAL', message: 'internal error' } };
+    } catch (error) {
+      return this.failed(error);
     }
-    return { ok: true, result: result.data };
   }
 }

@@ -56,7 +56,7 @@ export class SessionHandover {
   handle(message: HandoverMessage): void {
     const outcome: HandoverOutcome =
       message.frames && message.lastSeq !== undefined
-        ? { kind: 'handed', window: { frames: message.frames, lastSeq: message.lastSeq } }
+        ? { kind: 'handed', window: { frames: message.frames, lastSeq: message.lastSeq, outcomes: message.outcomes ?? [] } }
         : { kind: 'gone' };
     this.settle(message.correlationId, outcome);
   }

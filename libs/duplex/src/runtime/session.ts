@@ -2,6 +2,7 @@ import type { HandedFrame, HandedWindow, PresenceSession } from '../cluster/bus-
 import type { SessionInfo } from '../contracts/session-info';
 import type { Ack, CallbackFrame } from '../protocol';
 import type { ClientConnection } from './client-connection';
+import { CallOutcomes } from './call-outcomes';
 import { ReplayWindow } from './replay-window';
 import { SerialQueue } from './serial-queue';
 
@@ -25,6 +26,8 @@ export class Session implements SessionInfo {
   readonly topics = new Set<string>();
   attributes: Record<string, unknown> = {};
   readonly queue: SerialQueue;
+  /** Recent calls' acks by call id, so a resent call is answered, not run again. */
+  readonly outcomes: CallOutcomes;
   private connection: ClientConnection | null = null;
   private history: ReplayWindow<HeldFrame>;
   private readonly waiting: WaitingRequest[] = [];
@@ -44,6 +47,7 @@ export class Session implements SessionInfo {
     seenSeq = 0,
   ) {
     this.queue = new SerialQueue(maxPendingCalls);
+    this.outcomes = new CallOutcomes(maxPendingCalls);
     this.history = new ReplayWindow(replayWindow, seenSeq);
   }
 
@@ -93,7 +97,7 @@ export class Session implements SessionInfo {
     for (const [frame, seq] of this.history.after(lastSeq)) {
       frames.push({ seq, id: frame.id, service: frame.service, method: frame.method, args: frame.args });
     }
-    return { frames, lastSeq: Math.max(lastSeq, this.history.lastSeq) };
+    return { frames, lastSeq: Math.max(lastSeq, this.history.lastSeq), outcomes: this.outcomes.settled() };
   }
 
   /**
@@ -112,6 +116,7 @@ export class Session implements SessionInfo {
       if (frame.id !== undefined) seen.add(frame.id);
     }
     this.gapUnknown = handed === null;
+    if (handed) this.outcomes.seed(handed.outcomes);
     const held = this.held ?? [];
     this.held = null;
     for (const frame of held) if (frame.id === undefined || !seen.has(frame.id)) this.send(frame);

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { LatencyWindow } from '../cluster/latency-window';
 import { DuplexError } from '../protocol';
+import { derivedId } from './idempotency-scope';
 import type { ReplicationLog } from './replication-log';
 import type { IncrementResult, Json, LogEntry, StateCommand } from './state-command';
 import { StateMachine, type StateSnapshot } from './state-machine';
@@ -153,7 +154,9 @@ export class ReplicatedStore {
   // ---- the write path ---------------------------------------------------
 
   private execute(command: StateCommand): Promise<unknown> {
-    const entry: LogEntry = { id: `${this.idPrefix}:${++this.sequence}`, command };
+    // Inside a retried call the id comes from the call, so the retry applies once.
+    const id = derivedId(() => JSON.stringify(command)) ?? `${this.idPrefix}:${++this.sequence}`;
+    const entry: LogEntry = { id, command };
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(entry.id);

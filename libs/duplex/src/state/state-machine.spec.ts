@@ -51,7 +51,7 @@ describe('StateMachine', () => {
     const m = new StateMachine();
     const twice = entry({ op: 'increment', key: 'n', by: 1 }, 'same-id');
     expect(m.apply(twice, 0)).toEqual({ duplicate: false, result: { applied: true, value: 1 } });
-    expect(m.apply(twice, 1)).toEqual({ duplicate: true, result: null });
+    expect(m.apply(twice, 1)).toEqual({ duplicate: true, result: { applied: true, value: 1 } }); // what the first one answered
     expect(m.get('n')).toBe(1);
   });
 
@@ -64,7 +64,14 @@ describe('StateMachine', () => {
     const copy = new StateMachine();
     copy.restore(JSON.parse(JSON.stringify(m.snapshot())));
     expect(copy.snapshot()).toEqual(m.snapshot());
-    expect(copy.apply(entry({ op: 'increment', key: 'n', by: 1 }, 'known'), 99).duplicate).toBe(true);
+    expect(copy.apply(entry({ op: 'increment', key: 'n', by: 1 }, 'known'), 99)).toEqual({ duplicate: true, result: { applied: true, value: 1 } });
+  });
+
+  it('restores a snapshot written before results were kept: its ids still dedupe', () => {
+    const copy = new StateMachine();
+    copy.restore({ position: 3, values: [['n', 1]], maps: [], sets: [], recentIds: ['known'] });
+    expect(copy.apply(entry({ op: 'increment', key: 'n', by: 1 }, 'known'), 4)).toEqual({ duplicate: true, result: null });
+    expect(copy.get('n')).toBe(1);
   });
 
   it('compares JSON structurally, ignoring key order', () => {

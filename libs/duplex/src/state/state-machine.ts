@@ -6,7 +6,10 @@ export interface StateSnapshot {
   values: Array<[string, Json]>;
   maps: Array<[string, Array<[string, Json]>]>;
   sets: Array<[string, string[]]>;
-  recentIds: string[];
+  /** The last DEDUPE_WINDOW entry ids applied, with what each answered. */
+  recent?: Array<[string, unknown]>;
+  /** The same, as snapshots before results were kept wrote it: ids only. */
+  recentIds?: string[];
 }
 
 /** How many entry ids a replica remembers to drop duplicates. Part of the state, so identical everywhere. */
@@ -20,16 +23,22 @@ export class StateMachine {
   private values = new Map<string, Json>();
   private maps = new Map<string, Map<string, Json>>();
   private sets = new Map<string, Set<string>>();
-  private recent = new Set<string>();
+  /** Recent entry ids and their results, oldest first. */
+  private recent = new Map<string, unknown>();
   position = -1;
 
-  /** Applies an entry at a log position; a duplicate id changes nothing and answers `duplicate`. */
+  /**
+   * Applies an entry at a log position. A duplicate id changes nothing and
+   * answers what the first entry with that id answered, so a retried write
+   * (a call resent after a reconnect, on any node) learns the same outcome.
+   */
   apply(entry: LogEntry, position: number): { duplicate: boolean; result: unknown } {
     this.position = position;
-    if (this.recent.has(entry.id)) return { duplicate: true, result: null };
-    this.recent.add(entry.id);
-    if (this.recent.size > DEDUPE_WINDOW) this.recent.delete(this.recent.values().next().value!);
-    return { duplicate: false, result: this.execute(entry.command) };
+    if (this.recent.has(entry.id)) return { duplicate: true, result: this.recent.get(entry.id) ?? null };
+    const result = this.execute(entry.command);
+    this.recent.set(entry.id, result);
+    if (this.recent.size > DEDUPE_WINDOW) this.recent.delete(this.recent.keys().next().value!);
+    return { duplicate: false, result };
   }
 
   get(key: string): Json | undefined {
@@ -54,7 +63,7 @@ export class StateMachine {
       values: [...this.values],
       maps: [...this.maps].map(([key, fields]) => [key, [...fields]]),
       sets: [...this.sets].map(([key, members]) => [key, [...members]]),
-      recentIds: [...this.recent],
+      recent: [...this.recent],
     };
   }
 
@@ -63,7 +72,7 @@ export class StateMachine {
     this.values = new Map(snapshot.values);
     this.maps = new Map(snapshot.maps.map(([key, fields]) => [key, new Map(fields)]));
     this.sets = new Map(snapshot.sets.map(([key, members]) => [key, new Set(members)]));
-    this.recent = new Set(snapshot.recentIds);
+    this.recent = new Map(snapshot.recent ?? (snapshot.recentIds ?? []).map((id) => [id, null]));
   }
 
   private execute(command: StateCommand): unknown {
