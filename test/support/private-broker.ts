@@ -54,12 +54,24 @@ export class PrivateBroker {
     }
   }
 
+  /** Closes every client connection named `name` (its client's connection_name), as a network blip would; the broker stays up. */
+  closeConnections(name: string): number {
+    const listed = this.run('rabbitmqctl', ['-n', this.nodeName, 'list_connections', 'pid', 'client_properties', '--quiet', '--no-table-headers']);
+    const pids = listed
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .filter(([pid, properties]) => pid && properties?.includes(`{"connection_name","${name}"}`))
+      .map(([pid]) => pid);
+    for (const pid of pids) this.run('rabbitmqctl', ['-n', this.nodeName, 'close_connection', pid, 'test: a network blip']);
+    return pids.length;
+  }
+
   async destroy(): Promise<void> {
     if (await listening(this.port)) await this.stop().catch(() => undefined);
     rmSync(this.base, { recursive: true, force: true });
   }
 
-  private run(command: string, args: string[]): void {
+  private run(command: string, args: string[]): string {
     const env = {
       ...process.env,
       RABBITMQ_NODENAME: this.nodeName,
@@ -78,6 +90,7 @@ export class PrivateBroker {
     if (result.status !== 0 && command !== 'rabbitmqctl') {
       throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr || result.stdout}`);
     }
+    return result.stdout ?? '';
   }
 }
 

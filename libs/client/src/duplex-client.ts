@@ -43,7 +43,7 @@ export class DuplexClient {
   /** Call ids: unique within the session, since a session outlives this object only through its token. */
   private readonly callIdPrefix = Math.random().toString(36).slice(2, 10);
   private calls = 0;
-  /** Counts session frames: a call sent under an earlier one may have lost its ack with that connection. */
+  /** Counts connections: a call sent on an earlier one may have lost its ack with it. */
   private connection = 0;
   /** Between a disconnect and the next session frame, calls wait rather than go out on a session not yet resumed. */
   private sessionLive = false;
@@ -64,7 +64,6 @@ export class DuplexClient {
         this.onError(new DuplexError('UNAVAILABLE', `${how} callbacks were lost; reload what they would have changed`));
       }
       this.current = frame;
-      this.connection++;
       this.sessionLive = true;
       this.resend(frame.resumed);
       for (const listener of this.sessionListeners) listener(frame);
@@ -76,6 +75,7 @@ export class DuplexClient {
       }
       this.dispatch(frame, ack);
     });
+    this.socket.on('connect', () => this.connection++);
     this.socket.on('disconnect', () => (this.sessionLive = false));
     this.socket.on(EVENTS.protocolError, (error: WireError) => this.onError(DuplexError.fromWire(error)));
   }
@@ -185,7 +185,7 @@ export class DuplexClient {
     });
   }
 
-  /** A new session frame: send what never went out, and again what went out under an earlier one. */
+  /** A session frame: send what never went out, and again what went out on an earlier connection. */
   private resend(resumed: boolean): void {
     for (const call of [...this.pending.values()]) {
       if (call.sentOn === this.connection) continue;
@@ -234,7 +234,7 @@ export class DuplexClient {
 
 interface PendingCall {
   frame: CallFrame;
-  /** The session frame count it was last sent under; null if never sent. */
+  /** The connection it was last sent on; null if never sent. */
   sentOn: number | null;
   settle(ack: Ack): void;
 }

@@ -3,12 +3,13 @@ import type * as amqp from 'amqplib';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { AmqpConnection, AmqpSession } from './amqp-connection';
 import { DuplexError } from '../protocol';
-import type { Bus, BusHandler, BusStats, JobHandler, PublishOptions } from './bus';
+import type { Bus, BusHandler, BusStats, BusUp, JobHandler, PublishOptions } from './bus';
 import { BROADCAST, BusAddress, nodeAddress, parseRoutingKey, routingKey } from './bus-address';
 import type { BusMessage } from './bus-message';
 import { BusCounters } from './bus-stats';
 import { wallClockMs } from './latency-window';
 import { NoRouteError } from './no-route.error';
+import { RecentIds } from './recent-ids';
 import { topology } from './amqp-topology';
 
 export interface AmqpBusOptions {
@@ -19,10 +20,16 @@ export interface AmqpBusOptions {
   /** Reconnect backoff: first delay and cap (ms). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How long the inbox outlives a lost connection (`x-expires`, ms): a node back within it loses nothing. */
+  inboxTtlMs?: number;
 }
 
 /** Header with the publisher's wall clock (ms), for the delivery latency of the hop. */
 const SENT_AT = 'x-sent-at';
+
+/** Deliveries a node may hold unacknowledged: what the broker redelivers after a lost connection. */
+const PREFETCH = 1_000;
+const DEFAULT_INBOX_TTL_MS = 60_000;
 
 /** An idle job queue (no consumer, no use) is deleted by the broker after this long. */
 const JOB_QUEUE_EXPIRES_MS = 24 * 60 * 60 * 1000;
@@ -30,10 +37,13 @@ const JOB_QUEUE_EXPIRES_MS = 24 * 60 * 60 * 1000;
 /**
  * The cluster bus on RabbitMQ.
  *
- * Topology: one topic exchange `<prefix>.callbacks`; one exclusive,
- * auto-delete queue per node `<prefix>.node.<nodeId>`, bound only to the keys
- * the node has interest in (its topics, its sessions, its node key and
- * `broadcast`). Job queues `<prefix>.jobs.<name>` are durable with a single
+ * Topology: one topic exchange `<prefix>.callbacks`; one durable inbox per
+ * node `<prefix>.node.<nodeId>` that expires when unused for the inbox TTL,
+ * bound only to the keys the node has interest in (its topics, its
+ * sessions, its node key and `broadcast`), consumed with acknowledgements,
+ * so a connection lost for less than the TTL loses nothing. A transient
+ * marker exchange bound to it tells a reconnecting node whether the inbox
+ * outlived the outage (BusUp.lost). Job queues `<prefix>.jobs.<name>` are durable with a single
  * active consumer. Publishes use publisher confirms; messages to one session
  * are `mandatory`, so an unroutable one is an error, not a silent drop.
  *
@@ -55,8 +65,19 @@ export class AmqpBus implements Bus {
   private publisher: ConfirmChannel | null = null;
   private consumer: Channel | null = null;
   private handler: BusHandler | null = null;
-  private onUp: (() => void) | undefined;
+  private onUp: ((up: BusUp) => void) | undefined;
   private nextMessageId = 0;
+  private readonly marker: string;
+  private readonly inboxTtlMs: number;
+  /** Set up once: later setups are reconnections, whose inbox may have kept what came meanwhile. */
+  private setUp = false;
+  private lostInOutage = false;
+  /** Interests dropped while disconnected: the durable inbox still has their bindings. */
+  private readonly staleBindings = new Set<string>();
+  /** The newest delivery not yet acknowledged, acked (with all before it) once per event-loop turn. */
+  private unacked: { channel: Channel; message: ConsumeMessage } | null = null;
+  /** Callback ids delivered lately: a delivery the broker repeats after a lost connection is dropped. */
+  private readonly delivered = new RecentIds(2 * PREFETCH);
   /**
    * The headers of every publish: one object, its sent-at rewritten before
    * each. amqplib makes the headers it is given the prototype of an object
@@ -74,11 +95,13 @@ export class AmqpBus implements Bus {
     this.prefix = options.prefix ?? topology.defaultPrefix;
     this.exchange = topology.exchange(this.prefix);
     this.queue = topology.nodeQueue(this.prefix, this.nodeId);
+    this.marker = topology.nodeMarker(this.prefix, this.nodeId);
+    this.inboxTtlMs = options.inboxTtlMs ?? DEFAULT_INBOX_TTL_MS;
     this.connection = new AmqpConnection(
       { url: options.url, name: `duplex bus ${this.nodeId}`, minBackoffMs: options.minBackoffMs, maxBackoffMs: options.maxBackoffMs },
       (session) => this.setup(session),
       {
-        up: () => this.onUp?.(),
+        up: () => this.onUp?.({ lost: this.lostInOutage }),
         down: () => {
           this.publisher = this.consumer = null;
           this.returned.clear();
@@ -92,7 +115,7 @@ export class AmqpBus implements Bus {
   }
 
   /** Resolves after the first connection attempt; if it failed, the bus keeps retrying in the background. */
-  async start(handler: BusHandler, onUp?: () => void): Promise<void> {
+  async start(handler: BusHandler, onUp?: (up: BusUp) => void): Promise<void> {
     this.handler = handler;
     this.onUp = onUp;
     this.interests.add(routingKey(nodeAddress(this.nodeId)));
@@ -117,6 +140,7 @@ export class AmqpBus implements Bus {
     const key = routingKey(address);
     if (this.interests.has(key)) return;
     this.interests.add(key);
+    this.staleBindings.delete(key);
     // While down, the interest is recorded and bound on reconnect.
     await this.consumer?.bindQueue(this.queue, this.exchange, key).catch(() => undefined);
   }
@@ -124,6 +148,7 @@ export class AmqpBus implements Bus {
   async unbind(address: BusAddress): Promise<void> {
     const key = routingKey(address);
     if (!this.interests.delete(key)) return;
+    if (!this.consumer) this.staleBindings.add(key);
     await this.consumer?.unbindQueue(this.queue, this.exchange, key).catch(() => undefined);
   }
 
@@ -131,8 +156,11 @@ export class AmqpBus implements Bus {
     return { ...this.counters.snapshot(recentLatency), reconnects: this.connection.reconnects };
   }
 
-  close(): Promise<void> {
+  /** Stopping for good: the inbox goes too (its marker with it), so nothing is routed to a node that is gone. */
+  async close(): Promise<void> {
+    const consumer = this.consumer;
     this.publisher = this.consumer = null;
+    await consumer?.deleteQueue(this.queue).catch(() => undefined);
     return this.connection.close();
   }
 
@@ -141,13 +169,44 @@ export class AmqpBus implements Bus {
     const consumer = await session.channel();
     publisher.on('return', (message: ConsumeMessage) => this.returned.add(message.properties.messageId));
     await publisher.assertExchange(this.exchange, 'topic', { durable: true });
-    await consumer.assertQueue(this.queue, { exclusive: true, autoDelete: true, durable: false });
+    // Durable (4.3 refuses transient non-exclusive queues), classic whatever the broker's default type,
+    // and gone once unused for the TTL: it keeps what is routed to this node across a lost connection.
+    const intact = this.setUp && (await this.exists(session, this.marker));
+    await consumer.assertQueue(this.queue, {
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: { 'x-queue-type': 'classic', 'x-expires': this.inboxTtlMs },
+    });
+    // What a process of this node id left there is not for this one.
+    if (!this.setUp) await consumer.purgeQueue(this.queue);
+    await consumer.assertExchange(this.marker, 'fanout', { durable: false, autoDelete: true });
+    await consumer.bindQueue(this.queue, this.marker, '');
+    for (const key of this.staleBindings) await consumer.unbindQueue(this.queue, this.exchange, key);
+    this.staleBindings.clear();
     for (const key of this.interests) await consumer.bindQueue(this.queue, this.exchange, key);
-    await consumer.consume(this.queue, (message) => message && this.deliver(message), { noAck: true });
+    await consumer.prefetch(PREFETCH);
+    await consumer.consume(this.queue, (message) => message && this.deliver(consumer, message), { noAck: false });
     for (const [queue, handler] of this.jobs) await this.consumeJobQueue(session, queue, handler);
+    this.lostInOutage = this.setUp && !intact;
+    if (this.lostInOutage) this.logger.warn(`node ${this.nodeId}'s inbox did not outlive the outage: what was routed to it meanwhile may be lost`);
+    this.setUp = true;
     this.publisher = publisher;
     this.consumer = consumer;
     this.logger.log(`node ${this.nodeId} on the broker: ${this.interests.size} bindings on ${this.queue}`);
+  }
+
+  /** Whether an exchange exists, on a channel of its own: the broker closes a channel that asks for a missing one. */
+  private async exists(session: AmqpSession, exchange: string): Promise<boolean> {
+    const channel = await session.connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      await channel.checkExchange(exchange);
+      await channel.close();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private ready(): ConfirmChannel {
@@ -217,14 +276,35 @@ export class AmqpBus implements Bus {
     });
   }
 
-  private deliver(message: ConsumeMessage): void {
+  private deliver(channel: Channel, message: ConsumeMessage): void {
+    this.acknowledge(channel, message);
     const address = parseRoutingKey(message.fields.routingKey);
     const decoded = this.decode(message);
     if (!address || !decoded || !this.handler) return;
+    if (decoded.type === 'callback' && decoded.id !== undefined && this.delivered.seen(decoded.id) && message.fields.redelivered) return;
     this.counters.delivery(address);
     const sentAt = message.properties.headers?.[SENT_AT];
     if (typeof sentAt === 'number') this.counters.deliveryLatency.record(wallClockMs() - sentAt);
     this.handler(decoded, address);
+  }
+
+  /**
+   * Acked after it is handled (this turn), all of a turn's deliveries in one
+   * frame: what a lost connection had not acked is delivered again, not lost.
+   */
+  private acknowledge(channel: Channel, message: ConsumeMessage): void {
+    const first = this.unacked === null;
+    this.unacked = { channel, message };
+    if (!first) return;
+    setImmediate(() => {
+      const last = this.unacked;
+      this.unacked = null;
+      try {
+        last?.channel.ack(last.message, true);
+      } catch {
+        // The channel closed with its connection: the broker delivers these again.
+      }
+    });
   }
 
   private decode(message: ConsumeMessage): BusMessage | null {

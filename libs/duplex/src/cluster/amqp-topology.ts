@@ -10,8 +10,15 @@ export const topology = {
   defaultPrefix: 'duplex',
   /** The topic exchange every callback and bus message goes through. */
   exchange: (prefix: string) => `${prefix}.callbacks`,
-  /** A node's own queue; exclusive, so it goes with the node's connection. */
+  /** A node's inbox; durable, it outlives a lost connection until it has been unused for the inbox TTL. */
   nodeQueue: (prefix: string, nodeId: string) => `${prefix}.node.${nodeId}`,
+  /**
+   * A transient, auto-delete exchange bound to the inbox: gone when the
+   * broker restarts (taking the inbox's unconsumed, transient messages with
+   * it) or when the inbox expires, so a node that finds it missing after a
+   * reconnect knows messages to it may have been lost.
+   */
+  nodeMarker: (prefix: string, nodeId: string) => `${prefix}.node.${nodeId}.alive`,
   /** A durable job queue with one active consumer in the cluster. */
   jobQueue: (prefix: string, name: string) => `${prefix}.jobs.${name}`,
   /** The shared state's stream. */

@@ -3,6 +3,16 @@ import type { BusMessage } from './bus-message';
 import type { LatencySummary } from './latency-window';
 
 export type BusHandler = (message: BusMessage, address: BusAddress) => void;
+
+/** What a (re)connection tells the node. */
+export interface BusUp {
+  /**
+   * Messages routed to this node while it was away may be gone: its inbox
+   * did not outlive the outage (the broker restarted, or the inbox expired).
+   * False on the first connection and after a blip the inbox survived.
+   */
+  lost: boolean;
+}
 export type JobHandler = (message: BusMessage) => Promise<void>;
 
 export interface PublishOptions {
@@ -36,7 +46,7 @@ export interface Bus {
    * Starts delivering to `handler`; binds the node's own address and the
    * broadcast address. `onUp` runs after every (re)connection.
    */
-  start(handler: BusHandler, onUp?: () => void): Promise<void>;
+  start(handler: BusHandler, onUp?: (up: BusUp) => void): Promise<void>;
   publish(address: BusAddress, message: BusMessage, options?: PublishOptions): Promise<void>;
   /** Declares interest: messages to `address` start reaching this node. Idempotent; kept across reconnects. */
   bind(address: BusAddress): Promise<void>;

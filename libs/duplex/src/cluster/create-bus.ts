@@ -13,7 +13,7 @@ export function createBus(
   const settings = amqpSettings(amqp, env);
   if (!settings) return new MemoryBus(nodeId);
   new Logger('Bus').log(`node ${nodeId} uses RabbitMQ at ${redact(settings.url)} (prefix "${settings.prefix}")`);
-  return new AmqpBus({ nodeId, ...settings });
+  return new AmqpBus({ nodeId, ...settings, inboxTtlMs: Number(env.AMQP_INBOX_TTL_MS) || undefined });
 }
 
 function redact(url: string): string {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DuplexError } from '../protocol';
-import type { Bus, BusHandler, BusStats, JobHandler, PublishOptions } from './bus';
+import type { Bus, BusHandler, BusStats, BusUp, JobHandler, PublishOptions } from './bus';
 import { BROADCAST, BusAddress, nodeAddress, routingKey } from './bus-address';
 import { BusCounters } from './bus-stats';
 import { wallClockMs } from './latency-window';
@@ -60,11 +60,11 @@ export class MemoryBus implements Bus {
     return this.handler !== null;
   }
 
-  async start(handler: BusHandler, onUp?: () => void): Promise<void> {
+  async start(handler: BusHandler, onUp?: (up: BusUp) => void): Promise<void> {
     this.handler = handler;
     this.broker.bind(routingKey(nodeAddress(this.nodeId)), this);
     this.broker.bind(routingKey(BROADCAST), this);
-    onUp?.();
+    onUp?.({ lost: false });
   }
 
   async publish(address: BusAddress, message: BusMessage, options: PublishOptions = {}): Promise<void> {

@@ -100,7 +100,6 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
 
   private connected(socket: Socket): void {
     const { session, resumed, lastSeq } = socket.data as SocketData;
-    const connection = new SocketConnection(socket);
     const frame: SessionFrame = {
       session: this.tokens.sign(session.id),
       sessionId: session.id,
@@ -108,6 +107,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       resumed,
       missed: session.missedSince(lastSeq),
     };
+    const connection = new SocketConnection(socket, frame);
     // The session frame goes out before any callback is replayed.
     socket.emit(EVENTS.session, frame);
     session.attach(connection, lastSeq);

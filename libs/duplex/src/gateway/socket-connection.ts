@@ -1,11 +1,20 @@
 import type { Socket } from 'socket.io';
-import { Ack, CallbackFrame, DuplexError, EVENTS } from '../protocol';
+import { Ack, CallbackFrame, DuplexError, EVENTS, SessionFrame } from '../protocol';
 import type { ClientConnection } from '../runtime/client-connection';
 import { writeCallback } from './callback-packet';
 
 /** A session's connection over one Socket.IO socket. */
 export class SocketConnection implements ClientConnection {
-  constructor(private readonly socket: Socket) {}
+  constructor(
+    private readonly socket: Socket,
+    /** The session frame this connection began with. */
+    private readonly frame: SessionFrame,
+  ) {}
+
+  /** A fresh session frame on the live connection: same session, an unknown number of callbacks missed. */
+  gap(): void {
+    this.socket.emit(EVENTS.session, { ...this.frame, resumed: true, missed: -1 } satisfies SessionFrame);
+  }
 
   close(): void {
     this.socket.disconnect(true);

@@ -7,7 +7,7 @@ import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { Ack, CallbackFrame, DuplexError } from '../protocol';
 import { derivedId, isDerivedId } from '../state/idempotency-scope';
 import type { NodeObserver } from './node-events';
-import { RecentIds } from './recent-ids';
+import { RecentIds } from '../cluster/recent-ids';
 import type { HeldFrame, Session } from './session';
 
 /** How many callbacks raised by calls a node remembers: a rerun comes within seconds of the first run. */

@@ -9,6 +9,8 @@ export interface ClientConnection {
   send(frame: CallbackFrame, seq: number): void;
   /** Request-reply callback: resolves with the client's ack, rejects on timeout or disconnect. */
   request(frame: CallbackFrame, timeoutMs: number): Promise<Ack>;
+  /** One-way callbacks for this session may have been lost, how many is unknown: tell the client on the live link. */
+  gap(): void;
   /** Closes the link from the server side. */
   close(): void;
 }

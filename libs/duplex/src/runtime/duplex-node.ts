@@ -77,7 +77,11 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     this.presence.start();
     await this.bus.start(
       (message, address) => this.receive(message, address),
-      () => this.presence.busUp(),
+      ({ lost }) => {
+        this.presence.busUp();
+        if (!lost) return;
+        for (const session of this.sessions.all()) session.lostCallbacks();
+      },
     );
     // Serve only once the replica has caught up with the cluster's state.
     await this.store.start();

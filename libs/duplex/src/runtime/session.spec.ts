@@ -11,6 +11,10 @@ class Recorder implements ClientConnection {
   async request(): Promise<Ack> {
     return { ok: true, result: 'answered' };
   }
+  gaps = 0;
+  gap(): void {
+    this.gaps++;
+  }
   close(): void {}
 }
 
@@ -59,6 +63,18 @@ describe('Session', () => {
     session.attach(current);
     expect(session.detach(old)).toBe(false);
     expect(session.connected).toBe(true);
+  });
+
+  it('tells a connected client at once, and a detached one when it is back, that callbacks may be lost', () => {
+    const session = new Session('id', null, 10, 100);
+    const live = new Recorder();
+    session.attach(live);
+    session.lostCallbacks();
+    expect(live.gaps).toBe(1);
+    session.detach(live);
+    session.lostCallbacks();
+    expect(session.missedSince(0)).toBe(-1);
+    expect(session.missedSince(0)).toBe(0);
   });
 
   describe('moving between nodes', () => {

@@ -83,6 +83,12 @@ export class Session implements SessionInfo {
     return Math.max(0, this.history.oldestSeq - 1 - lastSeq);
   }
 
+  /** Callbacks for it may have been lost here (a broker outage outlived the inbox): the client is told now, or when it is back. */
+  lostCallbacks(): void {
+    if (this.connection) this.connection.gap();
+    else this.gapUnknown = true;
+  }
+
   /** Moving here: keep what arrives, unnumbered, until the old node's window is in (`takeOver`). */
   hold(): void {
     this.held = [];
