@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { beerInventoryContract } from '../../apps/demo/src/beer-inventory/beer-inventory.contract';
+import { echoContract } from '../../apps/demo/src/echo/echo.contract';
 import { DuplexClient, type SessionFrame } from '../../libs/client/src';
 import { Balancer } from '../support/balancer';
 import { Clients, eventually, settle } from '../support/clients';
@@ -259,11 +260,20 @@ describe('delivery you can trust', () => {
       leaving.push(guest);
     }
     guests.push(...leaving);
+    const patient = await clients.connect(stopping.url);
+    const echo = patient.service(echoContract);
     await settle(500);
+    // A call already running when the stop comes is answered before the node goes.
+    const running = echo.wait(1_000, 'answered');
+    await settle(100);
     // Some leave on purpose just before the stop, some close their socket; the rest are cut off by it.
     for (const guest of leaving.slice(0, 8)) void guest.party.leaveTheParty(guest.name).catch(() => undefined);
     for (const guest of leaving.slice(8, 16)) guest.client.close();
-    await stopping.stop();
+    const stopped = stopping.stop();
+    await settle(100);
+    await expect(echo.whoAmI()).rejects.toMatchObject({ code: 'UNAVAILABLE' }); // a new call is not
+    await expect(running).resolves.toBe('answered');
+    await stopped;
     for (const guest of leaving) guest.client.close();
 
     const names = leaving.map((g) => g.name).sort();

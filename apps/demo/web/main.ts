@@ -117,7 +117,7 @@ async function toggleSeat(seat: string): Promise<void> {
 }
 
 async function refresh(): Promise<void> {
-  // After a reconnect the view may have missed callbacks beyond the replay window: reload it whole.
+  // On every session frame: after a reconnect, or when the node says callbacks were lost, reload the view whole.
   const mine = new Set([...seatViews].filter(([, view]) => view === 'mine').map(([seat]) => seat));
   const [map, state] = await Promise.all([seats.getSeatMap(SHOW), party.getParty()]);
   drawSeats(map.seats, mine);

@@ -18,7 +18,7 @@ export interface DuplexOptions {
   callbackTimeoutMs?: number;
   /** Largest `call` frame accepted, as JSON bytes; larger ones get BAD_REQUEST. */
   maxCallBytes?: number;
-  /** Calls a session may have queued before new ones get UNAVAILABLE. */
+  /** Calls a session may have queued before new ones get UNAVAILABLE; also how many call outcomes it remembers for resends. */
   maxPendingCalls?: number;
   /** One-way callbacks kept per session to replay to a client that resumes. */
   replayWindow?: number;

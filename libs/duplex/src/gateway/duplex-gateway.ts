@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
-import { DuplexError, EVENTS, HandshakeAuth, SessionFrame } from '../protocol';
+import { DuplexError, EVENTS, HandshakeAuth, PROTOCOL_VERSION, SessionFrame } from '../protocol';
 import { DuplexNode } from '../runtime/duplex-node';
 import type { Session } from '../runtime/session';
 import { SessionToken } from './session-token';
@@ -101,6 +101,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
   private connected(socket: Socket): void {
     const { session, resumed, lastSeq } = socket.data as SocketData;
     const frame: SessionFrame = {
+      protocol: PROTOCOL_VERSION,
       session: this.tokens.sign(session.id),
       sessionId: session.id,
       nodeId: this.node.nodeId,

@@ -5,7 +5,7 @@
 import type { ErrorCode } from './error-codes';
 
 export const EVENTS = {
-  /** server → client, once per connection: who you are and how to come back. */
+  /** server → client, when a connection opens (and again if callbacks were lost): who you are and how to come back. */
   session: 'session',
   /** client → server, with an ack: invoke an operation. */
   call: 'call',
@@ -25,7 +25,12 @@ export interface HandshakeAuth {
   lastSeq?: number;
 }
 
+/** The wire protocol's version, sent in every session frame; docs/protocol.md lists what each changed. */
+export const PROTOCOL_VERSION = 2;
+
 export interface SessionFrame {
+  /** The server's protocol version (PROTOCOL_VERSION). */
+  protocol: number;
   /** Opaque, signed resume token: send it back as `auth.session` to resume. */
   session: string;
   sessionId: string;
