@@ -70,53 +70,6 @@ describe('a broker restart', () => {
     expect(heard.filter((h) => h.startsWith('left'))).toEqual([]);
   });
 
-  it('loses no acknowledged state change and applies none twice across the restart', async () => {
-    const quiet = { notifyGuestJoinedParty: () => undefined, notifyGuestLeftParty: () => undefined, notifyBeerInventoryChanged: () => undefined };
-    const join = async (node: NodeProcess, name: string) => {
-      const party = (await clients.connect(node.url, { callTimeoutMs: 30_000 })).service(beerInventoryContract, quiet);
-      return { party, inventory: await party.joinTheParty(name) };
-    };
-    const runners = [await join(nodes[0], 'runner-a'), await join(nodes[1], 'runner-b')];
-    const start = runners[1].inventory;
-
-    let running = true;
-    let acknowledged = 0;
-    let refused = 0;
-    const loops = runners.map(async ({ party }, i) => {
-      while (running) {
-        try {
-          await party.makeBeerRun(i === 0 ? 'runner-a' : 'runner-b', 1);
-          acknowledged++;
-        } catch (error) {
-          expect(error).toMatchObject({ code: 'UNAVAILABLE' }); // refused before it was accepted
-          refused++;
-        }
-        await settle(20);
-      }
-    });
-
-    await settle(500);
-    await broker.stop();
-    await settle(1_000);
-    await broker.start();
-    await eventually(async () => (await healthy(nodes[0])) && (await healthy(nodes[1])), 'both nodes to reconnect', 30_000);
-    await settle(500);
-    running = false;
-    await Promise.all(loops);
-    expect(refused).toBeGreaterThan(0); // the outage really happened under load
-
-    // A session's calls run in order: this read answers after all its accepted runs applied.
-    await Promise.all(runners.map(({ party }, i) => party.joinTheParty(i === 0 ? 'runner-a' : 'runner-b')));
-    const expected = start + acknowledged;
-    let answers: number[] = [];
-    let readers = 0;
-    await eventually(async () => {
-      answers = await Promise.all(nodes.map(async (node) => (await join(node, `reader-${++readers}`)).inventory));
-      return answers.every((n) => n === expected);
-    }, `both nodes to answer ${expected}`, 15_000);
-    expect(answers).toEqual([expected, expected]);
-  });
-
   /** Guests that watch the party's inventory, and runners that change it, on given nodes. */
   const party = async (tag: string, watchersOn: NodeProcess[], runnersOn: NodeProcess[]) => {
     const watchers = await Promise.all(
@@ -181,24 +134,93 @@ describe('a broker restart', () => {
     expect(all.size).toBeLessThanOrEqual(acked);
   });
 
-  it('after a broker restart under load, tells every client of a possible gap and delivers none twice', async () => {
-    const { watchers, stop } = await party('restart', [nodes[0], nodes[1], nodes[0], nodes[1]], [nodes[0], nodes[1]]);
-    await settle(500);
-    await broker.stop();
-    await settle(500);
-    await broker.start();
-    await eventually(async () => (await healthy(nodes[0])) && (await healthy(nodes[1])), 'both nodes to reconnect', 30_000);
-    const seenAfterRestart = watchers.map((w) => w.values.length);
-    await settle(1_000);
-    await stop();
-    for (const [i, watcher] of watchers.entries()) {
-      expect(new Set(watcher.values).size).toBe(watcher.values.length);
-      expect(watcher.values.length).toBeGreaterThan(seenAfterRestart[i]); // flowing again
-      // Their inbox did not outlive the restart: a fresh session frame on the live connection says so.
-      expect(watcher.sessions.map((s) => [s.resumed, s.missed])).toEqual([
-        [false, 0],
-        [true, -1],
-      ]);
-    }
-  });
+
+  const outages = [
+    { name: 'a broker restart', tag: 'restart', down: () => broker.stop() },
+    {
+      name: 'a broker kill -9',
+      tag: 'killed',
+      down: async () => {
+        // RabbitMQ 3.10 killed within a second or so of starting its stream coordinator was seen here
+        // never to bring the stream back (150 s); killed later, it recovers in about a second.
+        await settle(Math.max(0, broker.startedAt + 15_000 - Date.now()));
+        await broker.kill();
+      },
+    },
+  ];
+  for (const outage of outages) {
+    it(`loses no acknowledged state change and applies none twice across ${outage.name}`, async () => {
+      const quiet = { notifyGuestJoinedParty: () => undefined, notifyGuestLeftParty: () => undefined, notifyBeerInventoryChanged: () => undefined };
+      const join = async (node: NodeProcess, name: string) => {
+        const party = (await clients.connect(node.url, { callTimeoutMs: 30_000 })).service(beerInventoryContract, quiet);
+        return { party, inventory: await party.joinTheParty(name) };
+      };
+      const runners = [await join(nodes[0], `${outage.tag}-a`), await join(nodes[1], `${outage.tag}-b`)];
+      const start = runners[1].inventory;
+
+      let running = true;
+      let acknowledged = 0;
+      let refused = 0;
+      let uncertain = 0;
+      const loops = runners.map(async ({ party }, i) => {
+        while (running) {
+          try {
+            await party.makeBeerRun(i === 0 ? `${outage.tag}-a` : `${outage.tag}-b`, 1);
+            acknowledged++;
+          } catch (error) {
+            // UNAVAILABLE: refused before it ran. TIMEOUT: its write waited out the outage (15 s) and may still apply.
+            expect(['UNAVAILABLE', 'TIMEOUT']).toContain((error as { code?: string }).code);
+            if ((error as { code?: string }).code === 'TIMEOUT') uncertain++;
+            else refused++;
+          }
+          await settle(20);
+        }
+      });
+
+      await settle(500);
+      await outage.down();
+      await settle(1_000);
+      await broker.start();
+      await eventually(async () => (await healthy(nodes[0])) && (await healthy(nodes[1])), 'both nodes to reconnect', 30_000);
+      await settle(500);
+      running = false;
+      await Promise.all(loops);
+      expect(refused).toBeGreaterThan(0); // the outage really happened under load
+
+      // A session's calls run in order: this read answers after all its accepted runs applied.
+      await Promise.all(runners.map(({ party }, i) => party.joinTheParty(i === 0 ? `${outage.tag}-a` : `${outage.tag}-b`)));
+      // Every acknowledged run applied once; a run told TIMEOUT at most once; a refused one never.
+      const least = start + acknowledged;
+      let answers: number[] = [];
+      let readers = 0;
+      await eventually(async () => {
+        answers = await Promise.all(nodes.map(async (node) => (await join(node, `${outage.tag}-reader-${++readers}`)).inventory));
+        return answers[0] === answers[1] && answers[0] >= least;
+      }, `both nodes to agree on at least ${least}`, 15_000);
+      expect(answers[0]).toBeGreaterThanOrEqual(least);
+      expect(answers[0]).toBeLessThanOrEqual(least + uncertain);
+    });
+
+
+    it(`after ${outage.name} under load, tells every client of a possible gap and delivers none twice`, async () => {
+      const { watchers, stop } = await party(`${outage.tag}-gap`, [nodes[0], nodes[1], nodes[0], nodes[1]], [nodes[0], nodes[1]]);
+      await settle(500);
+      await outage.down();
+      await settle(500);
+      await broker.start();
+      await eventually(async () => (await healthy(nodes[0])) && (await healthy(nodes[1])), 'both nodes to reconnect', 30_000);
+      const seenAfterRestart = watchers.map((w) => w.values.length);
+      await settle(1_000);
+      await stop();
+      for (const [i, watcher] of watchers.entries()) {
+        expect(new Set(watcher.values).size).toBe(watcher.values.length);
+        expect(watcher.values.length).toBeGreaterThan(seenAfterRestart[i]); // flowing again
+        // Their inbox did not outlive the restart: a fresh session frame on the live connection says so.
+        expect(watcher.sessions.map((s) => [s.resumed, s.missed])).toEqual([
+          [false, 0],
+          [true, -1],
+        ]);
+      }
+    });
+  }
 });

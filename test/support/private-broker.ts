@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,8 @@ import { freePort } from './node-process';
 export class PrivateBroker {
   readonly nodeName: string;
   private readonly base: string;
+  /** When it last started listening. */
+  startedAt = 0;
 
   private constructor(
     readonly port: number,
@@ -42,6 +44,7 @@ export class PrivateBroker {
       if (Date.now() > deadline) throw new Error(`private RabbitMQ did not listen on ${this.port} within 60 s; see ${this.base}/log`);
       await new Promise((r) => setTimeout(r, 250));
     }
+    this.startedAt = Date.now();
   }
 
   /** Stops the node (all connections drop) and waits until its port is closed. */
@@ -50,6 +53,18 @@ export class PrivateBroker {
     const deadline = Date.now() + 30_000;
     while (await listening(this.port)) {
       if (Date.now() > deadline) throw new Error('private RabbitMQ did not stop');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** SIGKILL of the broker's own process (by its pid file): no goodbye to any client, nothing flushed on purpose. */
+  async kill(): Promise<void> {
+    const pid = Number(readFileSync(join(this.base, 'rabbit.pid'), 'utf8').trim());
+    if (!Number.isSafeInteger(pid) || pid <= 1) throw new Error(`no broker pid in ${this.base}/rabbit.pid`);
+    process.kill(pid, 'SIGKILL');
+    const deadline = Date.now() + 30_000;
+    while (await listening(this.port)) {
+      if (Date.now() > deadline) throw new Error('private RabbitMQ did not die');
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -81,6 +96,7 @@ export class PrivateBroker {
       RABBITMQ_MNESIA_BASE: join(this.base, 'mnesia'),
       RABBITMQ_LOG_BASE: join(this.base, 'log'),
       RABBITMQ_ENABLED_PLUGINS_FILE: join(this.base, 'enabled_plugins'),
+      RABBITMQ_PID_FILE: join(this.base, 'rabbit.pid'),
     };
     // The broker refuses to run as root: drop to the rabbitmq user when we are root.
     const [file, argv] = asRabbitmq()

@@ -72,8 +72,8 @@ export class AmqpBus implements Bus {
   /** Set up once: later setups are reconnections, whose inbox may have kept what came meanwhile. */
   private setUp = false;
   private lostInOutage = false;
-  /** Interests dropped while disconnected: the durable inbox still has their bindings. */
-  private readonly staleBindings = new Set<string>();
+  /** Interests changed while there was no consumer channel: the inbox's bindings catch up when there is one. */
+  private readonly unsynced = new Set<string>();
   /** The newest delivery not yet acknowledged, acked (with all before it) once per event-loop turn. */
   private unacked: { channel: Channel; message: ConsumeMessage } | null = null;
   /** Callback ids delivered lately: a delivery the broker repeats after a lost connection is dropped. */
@@ -140,7 +140,7 @@ export class AmqpBus implements Bus {
     const key = routingKey(address);
     if (this.interests.has(key)) return;
     this.interests.add(key);
-    this.staleBindings.delete(key);
+    if (!this.consumer) this.unsynced.add(key);
     // While down, the interest is recorded and bound on reconnect.
     await this.consumer?.bindQueue(this.queue, this.exchange, key).catch(() => undefined);
   }
@@ -148,7 +148,7 @@ export class AmqpBus implements Bus {
   async unbind(address: BusAddress): Promise<void> {
     const key = routingKey(address);
     if (!this.interests.delete(key)) return;
-    if (!this.consumer) this.staleBindings.add(key);
+    if (!this.consumer) this.unsynced.add(key);
     await this.consumer?.unbindQueue(this.queue, this.exchange, key).catch(() => undefined);
   }
 
@@ -169,21 +169,20 @@ export class AmqpBus implements Bus {
     const consumer = await session.channel();
     publisher.on('return', (message: ConsumeMessage) => this.returned.add(message.properties.messageId));
     await publisher.assertExchange(this.exchange, 'topic', { durable: true });
+    // What a process of this node id left (messages, bindings) is not for this one.
+    if (!this.setUp) await consumer.deleteQueue(this.queue);
     // Durable (4.3 refuses transient non-exclusive queues), classic whatever the broker's default type,
     // and gone once unused for the TTL: it keeps what is routed to this node across a lost connection.
-    const intact = this.setUp && (await this.exists(session, this.marker));
     await consumer.assertQueue(this.queue, {
       durable: true,
       exclusive: false,
       autoDelete: false,
       arguments: { 'x-queue-type': 'classic', 'x-expires': this.inboxTtlMs },
     });
-    // What a process of this node id left there is not for this one.
-    if (!this.setUp) await consumer.purgeQueue(this.queue);
+    // Checked once the inbox is declared: an inbox that expired just now was recreated without it.
+    const intact = this.setUp && (await this.exists(session, this.marker));
     await consumer.assertExchange(this.marker, 'fanout', { durable: false, autoDelete: true });
     await consumer.bindQueue(this.queue, this.marker, '');
-    for (const key of this.staleBindings) await consumer.unbindQueue(this.queue, this.exchange, key);
-    this.staleBindings.clear();
     for (const key of this.interests) await consumer.bindQueue(this.queue, this.exchange, key);
     await consumer.prefetch(PREFETCH);
     await consumer.consume(this.queue, (message) => message && this.deliver(consumer, message), { noAck: false });
@@ -193,6 +192,12 @@ export class AmqpBus implements Bus {
     this.setUp = true;
     this.publisher = publisher;
     this.consumer = consumer;
+    // Interests dropped while down, or changed during this setup: the inbox's bindings follow them now.
+    for (const key of [...this.unsynced]) {
+      this.unsynced.delete(key);
+      const sync = this.interests.has(key) ? consumer.bindQueue(this.queue, this.exchange, key) : consumer.unbindQueue(this.queue, this.exchange, key);
+      await sync.catch(() => undefined);
+    }
     this.logger.log(`node ${this.nodeId} on the broker: ${this.interests.size} bindings on ${this.queue}`);
   }
 

@@ -107,7 +107,7 @@ export interface HandoverRequestMessage {
 
 /**
  * The answer: the session no longer lives on the old node. `frames` are the
- * held callbacks after the client's lastSeq, oldest first; `lastSeq` is the
+ * callbacks its window kept after the client's lastSeq, oldest first; `lastSeq` is the
  * last seq the old node numbered. Absent `frames`: the old node had no such
  * session (it ended, or moved on).
  */
@@ -122,6 +122,8 @@ export interface HandedWindow {
   lastSeq: number;
   /** Acks of its recent calls by call id (those still running are not in it). */
   outcomes: Array<[string, Ack]>;
+  /** The old node knew callbacks may have been lost (a broker outage) and had not told the client yet. */
+  gapUnknown?: boolean;
 }
 
 export type PresenceMessage =

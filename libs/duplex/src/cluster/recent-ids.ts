@@ -4,6 +4,10 @@ export class RecentIds {
 
   constructor(private readonly capacity: number) {}
 
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
   /** True if `id` was seen already; else remembers it. */
   seen(id: string): boolean {
     if (this.ids.has(id)) return true;

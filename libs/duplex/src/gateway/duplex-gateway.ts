@@ -100,6 +100,8 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
 
   private connected(socket: Socket): void {
     const { session, resumed, lastSeq } = socket.data as SocketData;
+    // Its grace period ran out between the handshake and now: the client starts again.
+    if (session.ended) return void socket.disconnect(true);
     const frame: SessionFrame = {
       protocol: PROTOCOL_VERSION,
       session: this.tokens.sign(session.id),
@@ -111,7 +113,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     const connection = new SocketConnection(socket, frame);
     // The session frame goes out before any callback is replayed.
     socket.emit(EVENTS.session, frame);
-    session.attach(connection, lastSeq);
+    this.node.sessions.attach(session, connection, lastSeq);
 
     socket.onAny((event: string, ...args: unknown[]) => {
       if (event === EVENTS.call) return;

@@ -163,6 +163,11 @@ export class ClusterPresence {
     return undefined;
   }
 
+  /** A gone node's session resumes here: it is no longer among those the grace period ends. */
+  claim(sessionId: string): void {
+    for (const departed of this.departed.values()) departed.sessions.delete(sessionId);
+  }
+
   /** Sessions subscribed to `topic` on other nodes. */
   remoteMembers(topic: string): PresenceSession[] {
     return [...this.nodes.values()].flatMap((node) => [...node.sessions.values()].filter((s) => s.topics.includes(topic)));

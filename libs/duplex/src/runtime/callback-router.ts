@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
-import { BusAddress, nodeAddress, sessionAddress, topicAddress } from '../cluster/bus-address';
+import { BusAddress, nodeAddress, routingKey, sessionAddress, topicAddress } from '../cluster/bus-address';
 import type { CallbackMessage, ReplyMessage } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { Ack, CallbackFrame, DuplexError } from '../protocol';
@@ -12,6 +12,13 @@ import type { HeldFrame, Session } from './session';
 
 /** How many callbacks raised by calls a node remembers: a rerun comes within seconds of the first run. */
 const RECENT_CALL_CALLBACKS = 50_000;
+
+/** The sessions of this node, as the router needs them. */
+export interface SessionLookup {
+  get(sessionId: string): Session | undefined;
+  /** Handed over to another node lately: a message for it still arriving here is that node's to answer. */
+  movedAway(sessionId: string): boolean;
+}
 
 interface PendingReply {
   resolve(result: unknown): void;
@@ -37,14 +44,15 @@ export class CallbackRouter {
   constructor(
     private readonly bus: Bus,
     private readonly subscriptions: TopicSubscriptions,
-    private readonly lookup: (sessionId: string) => Session | undefined,
+    private readonly sessions: SessionLookup,
     private readonly events: NodeObserver,
   ) {}
 
   /** One-way: resolves once the bus took the message. UNAVAILABLE if no node holds the session. */
   send(sessionId: string, frame: CallbackFrame): Promise<void> {
-    const message: CallbackMessage = { type: 'callback', id: this.nextId(frame), ...frame };
-    return this.reported(frame, this.bus.publish(sessionAddress(sessionId), message, { mandatory: true }));
+    const address = sessionAddress(sessionId);
+    const message: CallbackMessage = { type: 'callback', id: this.nextId(address, frame), ...frame };
+    return this.reported(frame, this.bus.publish(address, message, { mandatory: true }));
   }
 
   /** Request-reply: resolves with the client's result; rejects with its error, UNAVAILABLE or TIMEOUT. */
@@ -53,12 +61,19 @@ export class CallbackRouter {
   }
 
   publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
-    return this.reported(frame, this.bus.publish(topicAddress(topic), { type: 'callback', id: this.nextId(frame), ...frame, exceptSessionId }));
+    const address = topicAddress(topic);
+    return this.reported(frame, this.bus.publish(address, { type: 'callback', id: this.nextId(address, frame), ...frame, exceptSessionId }));
   }
 
-  /** Inside a call with an id, named after the call (so a rerun raises the same ids); else unique to this process. */
-  private nextId(frame: CallbackFrame): string {
-    return derivedId(() => `cb:${frame.service}.${frame.method}`) ?? this.idPrefix + ++this.published;
+  /** Inside a call with an id, named after the call and the callback (so a rerun raises the same ids); else unique to this process. */
+  private nextId(address: BusAddress, frame: CallbackFrame): string {
+    const named = derivedId(() => `cb:${routingKey(address)}:${frame.service}.${frame.method}:${JSON.stringify(frame.args)}`);
+    return named ?? this.idPrefix + ++this.published;
+  }
+
+  /** Callbacks a session brought along when it moved here: a rerun of their call must not deliver them again. */
+  remember(ids: Iterable<string | undefined>): void {
+    for (const id of ids) if (id !== undefined && isDerivedId(id)) this.delivered.seen(id);
   }
 
   private reported<T>(frame: CallbackFrame, outcome: Promise<T>): Promise<T> {
@@ -82,8 +97,10 @@ export class CallbackRouter {
         reject(new DuplexError('TIMEOUT', `${frame.service}.${frame.method} got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(correlationId, { resolve, reject, timer });
+      // The correlation id doubles as the message id: a delivery the broker repeats is not asked twice.
       const message: CallbackMessage = {
         type: 'callback',
+        id: correlationId,
         ...frame,
         reply: { nodeId: this.bus.nodeId, correlationId, timeoutMs },
       };
@@ -97,20 +114,24 @@ export class CallbackRouter {
   handle(message: CallbackMessage | ReplyMessage, address: BusAddress): void {
     if (message.type === 'reply') return this.settle(message);
     if (message.id !== undefined && isDerivedId(message.id) && this.delivered.seen(message.id)) return; // raised again by a rerun
-    const frame: HeldFrame = { service: message.service, method: message.method, args: message.args, id: message.id };
     if (address.kind === 'topic') {
+      const frame: HeldFrame = { service: message.service, method: message.method, args: message.args, id: message.id };
       for (const sessionId of this.subscriptions.local(address.topic)) {
-        if (sessionId !== message.exceptSessionId) this.lookup(sessionId)?.send(frame);
+        if (sessionId !== message.exceptSessionId) this.sessions.get(sessionId)?.send(frame);
       }
       return;
     }
-    const session = address.kind === 'session' ? this.lookup(address.sessionId) : undefined;
+    if (address.kind !== 'session') return;
+    const session = this.sessions.get(address.sessionId);
     if (!session) {
-      // The session ended between routing and delivery.
-      if (message.reply) this.answer(message, { ok: false, error: { code: 'UNAVAILABLE', message: 'session ended' } });
+      // Ended between routing and delivery, unless it moved: then its new node, bound too, answers.
+      if (message.reply && !this.sessions.movedAway(address.sessionId)) {
+        this.answer(message, { ok: false, error: { code: 'UNAVAILABLE', message: 'session ended' } });
+      }
       return;
     }
-    if (!message.reply) return session.send(frame);
+    if (!message.reply) return session.send({ service: message.service, method: message.method, args: message.args, id: message.id });
+    const frame: CallbackFrame = { service: message.service, method: message.method, args: message.args };
     void session.request(frame, message.reply.timeoutMs).then((ack) => this.answer(message, ack));
   }
 

@@ -7,7 +7,7 @@ import type { ContractDefinition } from '../contracts/contract';
 import { DUPLEX_SERVICE } from '../contracts/duplex-service.decorator';
 import { hasSessionEndHook, SessionInfo } from '../contracts/session-info';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
-import { ClusterPresence } from '../presence/cluster-presence';
+import { ClusterPresence, type FoundSession } from '../presence/cluster-presence';
 import { ReplicatedStore } from '../state/replicated-store';
 import { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { callContext } from './call-context';
@@ -33,6 +33,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   readonly dispatcher: OperationDispatcher;
   readonly presence: ClusterPresence;
   private readonly handover: SessionHandover;
+  /** Sessions being moved here, by id. */
+  private readonly moving = new Map<string, Promise<void>>();
   /** Calls and callbacks as they are answered: observe them with `events.add`. */
   readonly events = new NodeEvents();
 
@@ -48,7 +50,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
       removed: (session) => this.presence.gone(session.id),
     });
     this.handover = new SessionHandover(bus, this.sessions, options.heartbeatTimeoutMs);
-    this.router = new CallbackRouter(bus, this.subscriptions, (id) => this.sessions.get(id), this.events);
+    this.router = new CallbackRouter(bus, this.subscriptions, this.sessions, this.events);
     this.dispatcher = new OperationDispatcher(this.services, options.maxCallBytes, () => this.ready, this.events);
     this.presence = new ClusterPresence(
       bus,
@@ -93,6 +95,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     // Sessions ending now finish first, end hooks and announcements included, so the
     // leaving snapshot is the last word: every session is either ended here or in it.
     await this.sessions.settled();
+    this.sessions.freeze();
     await this.presence.stop();
     this.router.close();
     await this.store.close();
@@ -110,10 +113,25 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
    * it is gone. `seenSeq` is the last callback seq its client has seen.
    */
   async resumeSession(sessionId: string, seenSeq: number): Promise<Session | null> {
+    // A second handshake for a session that is moving here waits for the move, then resumes it as a local one.
+    await this.moving.get(sessionId);
     const local = this.sessions.resume(sessionId);
     if (local) return local;
     const found = this.presence.find(sessionId);
     if (!found) return null;
+    const move = this.moveHere(found, seenSeq);
+    this.moving.set(sessionId, move.then(() => undefined, () => undefined));
+    try {
+      return await move;
+    } finally {
+      this.moving.delete(sessionId);
+    }
+  }
+
+  private async moveHere(found: FoundSession, seenSeq: number): Promise<Session | null> {
+    const sessionId = found.session.id;
+    // Whatever the outcome, the dead node's copy is not ours to reap any more.
+    this.presence.claim(sessionId);
     // Bound and subscribed first, holding what arrives: from here on nothing for it can miss this node.
     const session = await this.sessions.adopt(found.session, seenSeq);
     for (const topic of found.session.topics) {
@@ -126,7 +144,9 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
       this.sessions.evict(sessionId);
       return null;
     }
-    session.takeOver(outcome.kind === 'handed' ? outcome.window : null, seenSeq);
+    const window = outcome.kind === 'handed' ? outcome.window : null;
+    session.takeOver(window, seenSeq);
+    this.router.remember(window?.frames.map((f) => f.id) ?? []);
     this.announce(session);
     const how = outcome.kind === 'handed' ? `with ${outcome.window.frames.length} callbacks` : 'from a node that is gone';
     this.logger.log(`session ${sessionId} moved to this node from ${found.nodeId}, ${how}`);

@@ -57,7 +57,6 @@ export class OperationDispatcher {
     let ack: Ack;
     this.inFlight++;
     try {
-      if (this.stopping) throw new DuplexError('UNAVAILABLE', 'this node is stopping; reconnect to another');
       ack = await this.run(session, frame);
     } catch (error) {
       ack = this.failed(error);
@@ -104,6 +103,7 @@ export class OperationDispatcher {
     const recorded = id === undefined ? undefined : session.outcomes.get(id);
     if (recorded) return recorded;
 
+    if (this.stopping) throw new DuplexError('UNAVAILABLE', 'this node is stopping; reconnect to another');
     // Refused before the handler runs, so no handler half-applies a change it cannot announce.
     if (!this.available()) throw new DuplexError('UNAVAILABLE', 'the cluster bus is unavailable; try again shortly');
 

@@ -56,7 +56,10 @@ export class SessionHandover {
   handle(message: HandoverMessage): void {
     const outcome: HandoverOutcome =
       message.frames && message.lastSeq !== undefined
-        ? { kind: 'handed', window: { frames: message.frames, lastSeq: message.lastSeq, outcomes: message.outcomes ?? [] } }
+        ? {
+            kind: 'handed',
+            window: { frames: message.frames, lastSeq: message.lastSeq, outcomes: message.outcomes ?? [], gapUnknown: message.gapUnknown },
+          }
         : { kind: 'gone' };
     this.settle(message.correlationId, outcome);
   }

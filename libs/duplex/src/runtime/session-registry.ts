@@ -5,7 +5,12 @@ import { sessionAddress } from '../cluster/bus-address';
 import type { HandedWindow, PresenceSession } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import type { ClientConnection } from './client-connection';
+import { RecentIds } from '../cluster/recent-ids';
+import type { SessionLookup } from './callback-router';
 import { Session } from './session';
+
+/** Sessions a node remembers having handed over, so it does not answer for them any more. */
+const MOVED_AWAY_MEMORY = 10_000;
 
 export interface SessionLimits {
   sessionGraceMs: number;
@@ -25,10 +30,12 @@ export interface SessionLifecycle {
  * exactly once: when its client leaves on purpose, or when it stays
  * disconnected past the grace period. Then the services' end hooks run.
  */
-export class SessionRegistry {
+export class SessionRegistry implements SessionLookup {
   private readonly logger = new Logger(SessionRegistry.name);
   private readonly sessions = new Map<string, Session>();
   private readonly ending = new Set<Promise<void>>();
+  /** Sessions handed over to other nodes lately. */
+  private readonly handedOver = new RecentIds(MOVED_AWAY_MEMORY);
 
   constructor(
     private readonly bus: Bus,
@@ -72,17 +79,32 @@ export class SessionRegistry {
     const session = this.sessions.get(sessionId);
     if (!session || session.ended) return null;
     const window = session.handOver(lastSeq);
+    this.handedOver.seen(sessionId);
     this.evict(sessionId);
     return window;
   }
 
-  /** The live session with this id, its grace timer stopped; null if it ended or never lived here. */
+  movedAway(sessionId: string): boolean {
+    return this.handedOver.has(sessionId);
+  }
+
+  /** The live session with this id; null if it ended or never lived here. Its grace period runs on until a connection attaches. */
   resume(sessionId: string): Session | null {
     const session = this.sessions.get(sessionId);
-    if (!session || session.ended) return null;
+    return !session || session.ended ? null : session;
+  }
+
+  /**
+   * A connection takes the session over, its grace period stopped, and gets
+   * what it has not seen after `lastSeq`. False if the session ended in the
+   * meantime.
+   */
+  attach(session: Session, connection: ClientConnection, lastSeq: number): boolean {
+    if (session.ended) return false;
     if (session.graceTimer) clearTimeout(session.graceTimer);
     session.graceTimer = null;
-    return session;
+    session.attach(connection, lastSeq);
+    return true;
   }
 
   /** The connection is gone: end now if the client left on purpose, else after the grace period. */
@@ -92,6 +114,19 @@ export class SessionRegistry {
       void this.end(session);
       return;
     }
+    this.startGrace(session);
+  }
+
+  /** The node is stopping: its sessions stay as they are, to be resumed elsewhere or ended there, not here. */
+  freeze(): void {
+    for (const session of this.sessions.values()) {
+      if (session.graceTimer) clearTimeout(session.graceTimer);
+      session.graceTimer = null;
+    }
+  }
+
+  private startGrace(session: Session): void {
+    if (session.graceTimer) clearTimeout(session.graceTimer);
     session.graceTimer = setTimeout(() => void this.end(session), this.limits.sessionGraceMs);
     session.graceTimer.unref();
   }
@@ -136,6 +171,8 @@ export class SessionRegistry {
     // Bound before the client hears of it, so no callback to it can miss.
     await this.bus.bind(sessionAddress(session.id));
     this.sessions.set(session.id, session);
+    // Detached until a connection attaches: a client gone before its handshake ends does not leave it behind.
+    this.startGrace(session);
     return session;
   }
 

@@ -95,15 +95,17 @@ export class Session implements SessionInfo {
   }
 
   /**
-   * What the old node gives up when the session moves on: the held frames
-   * after the client's `lastSeq`, and the last seq it numbered.
+   * What the old node gives up when the session moves on: the callbacks its
+   * window keeps after the client's `lastSeq`, the last seq it numbered, its
+   * call outcomes, and a gap it has not told the client of yet.
    */
   handOver(lastSeq: number): HandedWindow {
     const frames: HandedFrame[] = [];
     for (const [frame, seq] of this.history.after(lastSeq)) {
       frames.push({ seq, id: frame.id, service: frame.service, method: frame.method, args: frame.args });
     }
-    return { frames, lastSeq: Math.max(lastSeq, this.history.lastSeq), outcomes: this.outcomes.settled() };
+    const window: HandedWindow = { frames, lastSeq: Math.max(lastSeq, this.history.lastSeq), outcomes: this.outcomes.settled() };
+    return this.gapUnknown ? { ...window, gapUnknown: true } : window;
   }
 
   /**
@@ -121,7 +123,8 @@ export class Session implements SessionInfo {
       this.history.push(frame);
       if (frame.id !== undefined) seen.add(frame.id);
     }
-    this.gapUnknown = handed === null;
+    // A gap the old node could not tell, or one found here while moving (a broker outage), stays to be told.
+    this.gapUnknown ||= handed === null || handed.gapUnknown === true;
     if (handed) this.outcomes.seed(handed.outcomes);
     const held = this.held ?? [];
     this.held = null;
