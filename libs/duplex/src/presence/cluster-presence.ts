@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
+import { RecentIds } from '../cluster/recent-ids';
 import { BROADCAST, type BusAddress, nodeAddress } from '../cluster/bus-address';
 import type {
   BusMessage,
@@ -47,6 +48,8 @@ interface RemoteNode {
 export const REAPER_QUEUE = 'reaper';
 /** Session ids remembered as reaped, to drop duplicate reap jobs. */
 const REAPED_MEMORY = 100_000;
+/** Incarnations remembered as having left: each graceful stop of a node adds one. */
+const LEFT_MEMORY = 10_000;
 
 /**
  * Who is connected where, cluster-wide. Each node announces every change of
@@ -65,9 +68,9 @@ export class ClusterPresence {
   private readonly nodes = new Map<string, RemoteNode>();
   private readonly departed = new Map<string, DepartedNode>();
   /** Incarnations that said they were leaving: whatever else they send is from a process on its way out. */
-  private readonly left = new Set<string>();
+  private readonly left = new RecentIds(LEFT_MEMORY);
   private stopped = false;
-  private readonly reaped = new Set<string>();
+  private readonly reaped = new RecentIds(REAPED_MEMORY);
   private readonly incarnation = randomUUID();
   /** Changes of local sessions announced by this process. */
   private version = 0;
@@ -130,7 +133,7 @@ export class ClusterPresence {
       case 'presence-snapshot':
         this.applySnapshot(message.nodeId, node, message);
         if (message.leaving) {
-          this.left.add(message.incarnation);
+          this.left.seen(message.incarnation);
           this.dead(message.nodeId, message.sessions);
         }
         return;
@@ -277,8 +280,7 @@ export class ClusterPresence {
     for (const session of message.sessions) {
       if (this.reaped.has(session.id)) continue; // every survivor files the same job
       if (this.find(session.id)?.live || this.local().some((s) => s.id === session.id)) continue; // resumed elsewhere
-      this.reaped.add(session.id);
-      if (this.reaped.size > REAPED_MEMORY) this.reaped.delete(this.reaped.values().next().value!);
+      this.reaped.seen(session.id);
       await this.endRemote(session);
     }
   }

@@ -39,7 +39,8 @@ export interface SessionFrame {
   resumed: boolean;
   /**
    * One-way callbacks this session lost (0 when none): the count where it is
-   * known, -1 where it is not (the node that held them died). Not 0: reload.
+   * known, -1 where it is not (the node that held them died or stopped, or
+   * its inbox did not outlive a broker outage). Not 0: reload.
    */
   missed: number;
 }
