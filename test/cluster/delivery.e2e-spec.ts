@@ -125,9 +125,9 @@ describe('delivery you can trust', () => {
   });
   afterAll(() => removeTopology(prefix));
 
-  it('moves guests between live nodes under load: every callback exactly once, in seq order, none missed', async () => {
+  it('moves 300 guests between live nodes under load: every callback exactly once, in seq order, none missed', async () => {
     await startNodes();
-    const watchers = await admit(150, 'mover', () => 50);
+    const watchers = await admit(300, 'mover', () => 50);
     const start = await watchers[0].party.joinTheParty(watchers[0].name); // the inventory before the load
     const runners = await runnersOn(nodes, 'move-runner');
 
