@@ -114,6 +114,8 @@ export interface HandoverRequestMessage {
 export interface HandoverMessage extends Partial<HandedWindow> {
   type: 'handover';
   correlationId: string;
+  /** The session was no longer there: it had been handed over to this node (presence had not caught up). */
+  movedTo?: string;
 }
 
 /** What a session's old node gives up: its held callbacks after the client's lastSeq, and the last seq it numbered. */

@@ -16,8 +16,11 @@ import { NodeEvents } from './node-events';
 import { OperationDispatcher } from './operation-dispatcher';
 import { ServiceRegistry } from './service-registry';
 import { Session } from './session';
-import { SessionHandover } from './session-handover';
+import { type HandoverOutcome, SessionHandover } from './session-handover';
 import { SessionRegistry } from './session-registry';
+
+/** How far a resume follows a session that keeps moving on before presence catches up. */
+const MAX_HANDOVER_HOPS = 3;
 
 /**
  * One node: the composition root of the runtime. The gateway feeds it frames
@@ -47,7 +50,10 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     this.subscriptions = new TopicSubscriptions(bus);
     this.sessions = new SessionRegistry(bus, this.subscriptions, options, {
       ended: (session) => this.runEndHooks(session),
-      removed: (session) => this.presence.gone(session.id),
+      // Not when the session has come back meanwhile: a late release of its old copy must not unlist the new one.
+      removed: (session) => {
+        if (!this.sessions.get(session.id)) this.presence.gone(session.id);
+      },
     });
     this.handover = new SessionHandover(bus, this.sessions, options.heartbeatTimeoutMs);
     this.router = new CallbackRouter(bus, this.subscriptions, this.sessions, this.events);
@@ -118,7 +124,10 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     const local = this.sessions.resume(sessionId);
     if (local) return local;
     const found = this.presence.find(sessionId);
-    if (!found) return null;
+    if (!found) {
+      this.logger.debug(`session ${sessionId} is not known here or elsewhere (it ended): its client gets a new session`);
+      return null;
+    }
     const move = this.moveHere(found, seenSeq);
     this.moving.set(sessionId, move.then(() => undefined, () => undefined));
     try {
@@ -138,8 +147,12 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
       session.topics.add(topic);
       await this.subscriptions.subscribe(topic, session.id);
     }
-    const outcome = found.live ? await this.handover.ask(found.nodeId, sessionId, seenSeq) : { kind: 'silent' as const };
-    if (outcome.kind === 'gone') {
+    let outcome: HandoverOutcome = found.live ? await this.handover.ask(found.nodeId, sessionId, seenSeq) : { kind: 'silent' };
+    // It moved on from there before presence told us: follow it, a few hops at most.
+    for (let hops = 0; outcome.kind === 'moved' && hops < MAX_HANDOVER_HOPS; hops++) {
+      outcome = outcome.nodeId === this.nodeId ? { kind: 'gone' } : await this.handover.ask(outcome.nodeId, sessionId, seenSeq);
+    }
+    if (outcome.kind === 'moved' || outcome.kind === 'gone') {
       // It ended there (or moved on) after presence last heard: a stale copy, not a session to continue.
       this.sessions.evict(sessionId);
       return null;

@@ -5,8 +5,16 @@ import { nodeAddress } from '../cluster/bus-address';
 import type { HandedWindow, HandoverMessage, HandoverRequestMessage } from '../cluster/bus-message';
 import type { SessionRegistry } from './session-registry';
 
-/** The answer to an ask: the window; `gone` if the old node had no such session; `silent` if it did not answer. */
-export type HandoverOutcome = { kind: 'handed'; window: HandedWindow } | { kind: 'gone' } | { kind: 'silent' };
+/**
+ * The answer to an ask: the window; `moved` if the session had moved on from
+ * that node (to `nodeId`); `gone` if the node had no such session; `silent`
+ * if it did not answer.
+ */
+export type HandoverOutcome =
+  | { kind: 'handed'; window: HandedWindow }
+  | { kind: 'moved'; nodeId: string }
+  | { kind: 'gone' }
+  | { kind: 'silent' };
 
 /**
  * Moves a session's replay window between live nodes when its client
@@ -43,8 +51,10 @@ export class SessionHandover {
 
   /** On the old node: give the session up and answer with its window. */
   answer(request: HandoverRequestMessage): void {
-    const window = this.sessions.handOver(request.sessionId, request.lastSeq);
-    const reply: HandoverMessage = { type: 'handover', correlationId: request.correlationId, ...window };
+    const window = this.sessions.handOver(request.sessionId, request.lastSeq, request.nodeId);
+    // Not here any more: if it moved on, say where, since the asker's presence may not know yet.
+    const movedTo = window ? undefined : this.sessions.movedTo(request.sessionId);
+    const reply: HandoverMessage = { type: 'handover', correlationId: request.correlationId, ...window, ...(movedTo ? { movedTo } : {}) };
     if (window) this.logger.log(`session ${request.sessionId} moves to ${request.nodeId} with ${window.frames.length} callbacks`);
     this.bus.publish(nodeAddress(request.nodeId), reply).catch((error: unknown) => {
       // The asker times out and tells its client the gap is unknown.
@@ -54,6 +64,7 @@ export class SessionHandover {
 
   /** On the new node: the old node's answer. */
   handle(message: HandoverMessage): void {
+    if (message.movedTo) return this.settle(message.correlationId, { kind: 'moved', nodeId: message.movedTo });
     const outcome: HandoverOutcome =
       message.frames && message.lastSeq !== undefined
         ? {

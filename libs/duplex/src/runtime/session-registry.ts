@@ -5,7 +5,6 @@ import { sessionAddress } from '../cluster/bus-address';
 import type { HandedWindow, PresenceSession } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import type { ClientConnection } from './client-connection';
-import { RecentIds } from '../cluster/recent-ids';
 import type { SessionLookup } from './callback-router';
 import { Session } from './session';
 
@@ -34,8 +33,8 @@ export class SessionRegistry implements SessionLookup {
   private readonly logger = new Logger(SessionRegistry.name);
   private readonly sessions = new Map<string, Session>();
   private readonly ending = new Set<Promise<void>>();
-  /** Sessions handed over to other nodes lately. */
-  private readonly handedOver = new RecentIds(MOVED_AWAY_MEMORY);
+  /** Sessions handed over to other nodes lately, and the node each went to. */
+  private readonly handedOver = new Map<string, string>();
 
   constructor(
     private readonly bus: Bus,
@@ -75,17 +74,24 @@ export class SessionRegistry implements SessionLookup {
   }
 
   /** The session resumes on another node: let it go here, and give what its client has not seen. Null if it does not live here. */
-  handOver(sessionId: string, lastSeq: number): HandedWindow | null {
+  handOver(sessionId: string, lastSeq: number, to: string): HandedWindow | null {
     const session = this.sessions.get(sessionId);
     if (!session || session.ended) return null;
     const window = session.handOver(lastSeq);
-    this.handedOver.seen(sessionId);
+    this.handedOver.delete(sessionId);
+    this.handedOver.set(sessionId, to);
+    if (this.handedOver.size > MOVED_AWAY_MEMORY) this.handedOver.delete(this.handedOver.keys().next().value!);
     this.evict(sessionId);
     return window;
   }
 
   movedAway(sessionId: string): boolean {
     return this.handedOver.has(sessionId);
+  }
+
+  /** The node a session was handed over to from here, if it was lately. */
+  movedTo(sessionId: string): string | undefined {
+    return this.handedOver.get(sessionId);
   }
 
   /** The live session with this id; null if it ended or never lived here. Its grace period runs on until a connection attaches. */
