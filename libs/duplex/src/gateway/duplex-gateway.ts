@@ -14,6 +14,8 @@ const STOP_DRAIN_MS = 10_000;
 
 interface SocketData {
   session: Session;
+  /** Set once the connection took the session over. */
+  attached?: boolean;
   resumed: boolean;
   lastSeq: number;
 }
@@ -96,12 +98,20 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     data.session = resumed ?? (await this.node.openSession(identity));
     data.resumed = resumed !== null;
     data.lastSeq = resumed ? seenSeq : 0;
+    // Kept for this connection from here on; if it closes before it is connected, the grace period runs.
+    const session = data.session;
+    this.node.sessions.reserve(session);
+    socket.conn.once('close', () => {
+      if (!data.attached) this.node.sessions.abandon(session);
+    });
   }
 
   private connected(socket: Socket): void {
-    const { session, resumed, lastSeq } = socket.data as SocketData;
-    // Its grace period ran out between the handshake and now: the client starts again.
+    const data = socket.data as SocketData;
+    const { session, resumed, lastSeq } = data;
+    // It moved to another connection, or ended, between the handshake and now.
     if (session.ended) return void socket.disconnect(true);
+    data.attached = true;
     const frame: SessionFrame = {
       protocol: PROTOCOL_VERSION,
       session: this.tokens.sign(session.id),

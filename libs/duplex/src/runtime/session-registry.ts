@@ -123,6 +123,17 @@ export class SessionRegistry implements SessionLookup {
     this.startGrace(session);
   }
 
+  /** A connection's handshake holds the session: no grace period runs until that connection attaches or closes. */
+  reserve(session: Session): void {
+    if (session.graceTimer) clearTimeout(session.graceTimer);
+    session.graceTimer = null;
+  }
+
+  /** The connection that held it closed before attaching: the session waits for its client as after any lost connection. */
+  abandon(session: Session): void {
+    if (!session.ended && !session.connected) this.startGrace(session);
+  }
+
   /** The node is stopping: its sessions stay as they are, to be resumed elsewhere or ended there, not here. */
   freeze(): void {
     for (const session of this.sessions.values()) {
