@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { DuplexError } from '../protocol';
+import { idempotencyScope } from './idempotency-scope';
 import { MemoryLog, MemoryLogStore } from './memory-log';
 import { ReplicatedStore } from './replicated-store';
 import type { Replica, ReplicationLog } from './replication-log';
@@ -67,6 +68,28 @@ describe('ReplicatedStore on the memory log', () => {
     expect(await store.increment('n', 1)).toEqual({ applied: true, value: 1 });
     await store.set('barrier', true);
     expect(store.get('n')).toBe(1);
+  });
+
+  it('applies the writes of one call once, on any node, and answers a rerun what the first run got', async () => {
+    const [a, b] = await replicas(2);
+    const call = (store: ReplicatedStore) =>
+      idempotencyScope.run({ key: 'session-1:call-1', occurrences: new Map() }, async () => {
+        // A conditional write the first run makes and a rerun skips must not shift the others' ids.
+        if (store.get('stock') === undefined) await store.setIfAbsent('stock', 10);
+        return [await store.increment('stock', -1), await store.increment('stock', -1)];
+      });
+    const first = await call(a);
+    expect(first).toEqual([
+      { applied: true, value: 9 },
+      { applied: true, value: 8 },
+    ]);
+    await b.set('barrier', 1);
+    expect(await call(b)).toEqual(first); // the rerun on another node
+    expect(await Promise.all([call(a), call(a)])).toEqual([first, first]); // two reruns here at once
+    await a.set('barrier', 2);
+    expect([a.get('stock'), b.get('stock')]).toEqual([8, 8]);
+    // Outside a call, the same write is a new one.
+    expect(await a.increment('stock', -1)).toEqual({ applied: true, value: 7 });
   });
 
   it('answers TIMEOUT when the log never takes the change', async () => {

@@ -8,6 +8,8 @@ import type { IncrementResult, Json, LogEntry, StateCommand } from './state-comm
 import { StateMachine, type StateSnapshot } from './state-machine';
 
 interface PendingCommand {
+  /** The promise its callers wait on. */
+  settled: Promise<unknown>;
   resolve(result: unknown): void;
   reject(error: DuplexError): void;
   timer: NodeJS.Timeout;
@@ -156,15 +158,22 @@ export class ReplicatedStore {
   private execute(command: StateCommand): Promise<unknown> {
     // Inside a retried call the id comes from the call, so the retry applies once.
     const id = derivedId(() => JSON.stringify(command)) ?? `${this.idPrefix}:${++this.sequence}`;
+    // Two runs of one call here at once (a rerun while the first still runs) wait for the same write.
+    const inFlight = this.pending.get(id);
+    if (inFlight) return inFlight.settled;
     const entry: LogEntry = { id, command };
-    return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
+    const pending = { startedAt: performance.now() } as PendingCommand;
+    pending.settled = new Promise<unknown>((resolve, reject) => {
+      pending.resolve = resolve;
+      pending.reject = reject;
+      pending.timer = setTimeout(() => {
         this.pending.delete(entry.id);
         reject(new DuplexError('TIMEOUT', `state change ${command.op} not confirmed within ${this.timeoutMs} ms; it may still apply`));
       }, this.timeoutMs);
-      this.pending.set(entry.id, { resolve, reject, timer, startedAt: performance.now() });
-      void this.append(entry);
     });
+    this.pending.set(entry.id, pending);
+    void this.append(entry);
+    return pending.settled;
   }
 
   private async append(entry: LogEntry): Promise<void> {
