@@ -101,16 +101,20 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     // Kept for this connection from here on; if it closes before it is connected, the grace period runs.
     const session = data.session;
     this.node.sessions.reserve(session);
-    socket.conn.once('close', () => {
+    const abandon = () => {
       if (!data.attached) this.node.sessions.abandon(session);
-    });
+    };
+    socket.conn.once('close', abandon);
+    // It may have closed while the handshake waited (a move takes its ask's time).
+    if (socket.conn.readyState !== 'open') abandon();
   }
 
   private connected(socket: Socket): void {
     const data = socket.data as SocketData;
     const { session, resumed, lastSeq } = data;
-    // It moved to another connection, or ended, between the handshake and now.
-    if (session.ended) return void socket.disconnect(true);
+    // It moved to another connection, or ended, between the handshake and now: the transport closes, so
+    // the client reconnects (a server-side disconnect would stop it for good) and is told where it stands.
+    if (session.ended) return void socket.conn.close();
     data.attached = true;
     const frame: SessionFrame = {
       protocol: PROTOCOL_VERSION,

@@ -36,8 +36,6 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   readonly dispatcher: OperationDispatcher;
   readonly presence: ClusterPresence;
   private readonly handover: SessionHandover;
-  /** Sessions being moved here, by id. */
-  private readonly moving = new Map<string, Promise<void>>();
   /** Calls and callbacks as they are answered: observe them with `events.add`. */
   readonly events = new NodeEvents();
 
@@ -120,7 +118,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
    */
   async resumeSession(sessionId: string, seenSeq: number): Promise<Session | null> {
     // A second handshake for a session that is moving here waits for the move, then resumes it as a local one.
-    await this.moving.get(sessionId);
+    await this.sessions.arrival(sessionId);
     const local = this.sessions.resume(sessionId);
     if (local) return local;
     const found = this.presence.find(sessionId);
@@ -128,13 +126,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
       this.logger.debug(`session ${sessionId} is not known here or elsewhere (it ended): its client gets a new session`);
       return null;
     }
-    const move = this.moveHere(found, seenSeq);
-    this.moving.set(sessionId, move.then(() => undefined, () => undefined));
-    try {
-      return await move;
-    } finally {
-      this.moving.delete(sessionId);
-    }
+    return this.sessions.moving(sessionId, this.moveHere(found, seenSeq));
   }
 
   private async moveHere(found: FoundSession, seenSeq: number): Promise<Session | null> {
@@ -150,7 +142,9 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     let outcome: HandoverOutcome = found.live ? await this.handover.ask(found.nodeId, sessionId, seenSeq) : { kind: 'silent' };
     // It moved on from there before presence told us: follow it, a few hops at most.
     for (let hops = 0; outcome.kind === 'moved' && hops < MAX_HANDOVER_HOPS; hops++) {
-      outcome = outcome.nodeId === this.nodeId ? { kind: 'gone' } : await this.handover.ask(outcome.nodeId, sessionId, seenSeq);
+      // Pointed back here: it went on from here since, and this node knows where.
+      const next = outcome.nodeId === this.nodeId ? this.sessions.movedTo(sessionId) : outcome.nodeId;
+      outcome = next === undefined || next === this.nodeId ? { kind: 'gone' } : await this.handover.ask(next, sessionId, seenSeq);
     }
     if (outcome.kind === 'moved' || outcome.kind === 'gone') {
       // It ended there (or moved on) after presence last heard: a stale copy, not a session to continue.
@@ -198,7 +192,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   private receive(message: BusMessage, address: BusAddress): void {
     if (message.type === 'callback' || message.type === 'reply') this.router.handle(message, address);
     else if (isPresenceMessage(message)) this.presence.handle(message);
-    else if (message.type === 'handover-request') this.handover.answer(message);
+    else if (message.type === 'handover-request') void this.handover.answer(message);
     else if (message.type === 'handover') this.handover.handle(message);
     // A reap arrives through the job queue, not here.
   }

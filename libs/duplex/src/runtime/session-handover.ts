@@ -49,8 +49,9 @@ export class SessionHandover {
     });
   }
 
-  /** On the old node: give the session up and answer with its window. */
-  answer(request: HandoverRequestMessage): void {
+  /** On the old node: give the session up and answer with its window (once a move of it here, if one runs, is done). */
+  async answer(request: HandoverRequestMessage): Promise<void> {
+    await this.sessions.arrival(request.sessionId);
     const window = this.sessions.handOver(request.sessionId, request.lastSeq, request.nodeId);
     // Not here any more: if it moved on, say where, since the asker's presence may not know yet.
     const movedTo = window ? undefined : this.sessions.movedTo(request.sessionId);

@@ -33,6 +33,8 @@ export class SessionRegistry implements SessionLookup {
   private readonly logger = new Logger(SessionRegistry.name);
   private readonly sessions = new Map<string, Session>();
   private readonly ending = new Set<Promise<void>>();
+  /** Sessions moving here now, by id: settled when the move is done, whatever its outcome. */
+  private readonly arriving = new Map<string, Promise<void>>();
   /** Sessions handed over to other nodes lately, and the node each went to. */
   private readonly handedOver = new Map<string, string>();
 
@@ -68,9 +70,25 @@ export class SessionRegistry implements SessionLookup {
   async adopt(info: PresenceSession, seenSeq: number): Promise<Session> {
     const session = new Session(info.id, info.identity, this.limits.maxPendingCalls, this.limits.replayWindow, seenSeq);
     session.attributes = { ...info.attributes };
-    // Bound before the old node is asked, and holding what arrives until its window is in.
+    // Bound before the old node is asked, and holding what arrives until its window is in. No grace
+    // period while it moves (asks may take their timeout): the handshake that moves it owns it.
     session.hold();
-    return this.add(session);
+    return this.add(session, false);
+  }
+
+  /** Runs the move of a session here; other handshakes and handover asks for it wait for `arrival`. */
+  async moving<T>(sessionId: string, move: Promise<T>): Promise<T> {
+    this.arriving.set(sessionId, move.then(() => undefined, () => undefined));
+    try {
+      return await move;
+    } finally {
+      this.arriving.delete(sessionId);
+    }
+  }
+
+  /** Settles once a move of this session here, if one is running, is done. */
+  arrival(sessionId: string): Promise<void> {
+    return this.arriving.get(sessionId) ?? Promise.resolve();
   }
 
   /** The session resumes on another node: let it go here, and give what its client has not seen. Null if it does not live here. */
@@ -184,12 +202,13 @@ export class SessionRegistry implements SessionLookup {
     void this.release(session);
   }
 
-  private async add(session: Session): Promise<Session> {
+  private async add(session: Session, detached = true): Promise<Session> {
     // Bound before the client hears of it, so no callback to it can miss.
     await this.bus.bind(sessionAddress(session.id));
     this.sessions.set(session.id, session);
+    this.handedOver.delete(session.id); // it is back: this node answers for it again
     // Detached until a connection attaches: a client gone before its handshake ends does not leave it behind.
-    this.startGrace(session);
+    if (detached) this.startGrace(session);
     return session;
   }
 
