@@ -390,13 +390,18 @@ describe('one node, memory bus', () => {
         expect(await call('join-1', 'joinTheParty', ['ida'])).toEqual({ ok: true, result: start + 2 });
         expect(await call('run-2', 'makeBeerRun', ['ida', 1])).toEqual({ ok: true });
         expect(await call('join-1', 'joinTheParty', ['ida'])).toEqual({ ok: true, result: start + 2 });
+        // Sent again while the first is still running: answered when it ends, run once.
+        expect(await Promise.all([call('run-3', 'makeBeerRun', ['ida', 1]), call('run-3', 'makeBeerRun', ['ida', 1])])).toEqual([
+          { ok: true },
+          { ok: true },
+        ]);
         // A refusal is an outcome too.
         expect(await call('bad-1', 'drinkBeer', ['not-ida'])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
         expect(await call('bad-1', 'drinkBeer', ['not-ida'])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
         expect(await call('', 'joinTheParty', ['ida'])).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
         expect(await call('x'.repeat(65), 'joinTheParty', ['ida'])).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
         await settle();
-        expect(seen).toEqual([start + 2, start + 3]);
+        expect(seen).toEqual([start + 2, start + 3, start + 4]);
       } finally {
         raw.close();
       }
