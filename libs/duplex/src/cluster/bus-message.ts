@@ -128,6 +128,26 @@ export interface HandedWindow {
   gapUnknown?: boolean;
 }
 
+/**
+ * To a session's own address: who holds this session? Presence is a cache
+ * that can lag behind fast moves; the session's binding is where it lives.
+ */
+export interface SessionLocateMessage {
+  type: 'session-locate';
+  /** The asker, where the answer goes. */
+  nodeId: string;
+  correlationId: string;
+  sessionId: string;
+}
+
+/** The answer, from the node that holds the session. */
+export interface SessionLocatedMessage {
+  type: 'session-located';
+  correlationId: string;
+  nodeId: string;
+  session: PresenceSession;
+}
+
 export type PresenceMessage =
   | HeartbeatMessage
   | SessionUpdateMessage
@@ -146,4 +166,12 @@ const PRESENCE_TYPES: ReadonlySet<BusMessage['type']> = new Set([
 export const isPresenceMessage = (message: BusMessage): message is PresenceMessage => PRESENCE_TYPES.has(message.type);
 
 /** The whole cluster protocol: a closed set of typed messages. */
-export type BusMessage = CallbackMessage | ReplyMessage | PresenceMessage | ReapMessage | HandoverRequestMessage | HandoverMessage;
+export type BusMessage =
+  | CallbackMessage
+  | ReplyMessage
+  | PresenceMessage
+  | ReapMessage
+  | HandoverRequestMessage
+  | HandoverMessage
+  | SessionLocateMessage
+  | SessionLocatedMessage;

@@ -121,7 +121,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     await this.sessions.arrival(sessionId);
     const local = this.sessions.resume(sessionId);
     if (local) return local;
-    const found = this.presence.find(sessionId);
+    // Presence first; if it has not heard (a fast mover, a burst of changes), the session's own address.
+    const found = this.presence.find(sessionId) ?? (await this.handover.locate(sessionId));
     if (!found) {
       this.logger.debug(`session ${sessionId} is not known here or elsewhere (it ended): its client gets a new session`);
       return null;
@@ -194,6 +195,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     else if (isPresenceMessage(message)) this.presence.handle(message);
     else if (message.type === 'handover-request') void this.handover.answer(message);
     else if (message.type === 'handover') this.handover.handle(message);
+    else if (message.type === 'session-locate') void this.handover.located(message);
+    else if (message.type === 'session-located') this.handover.handleLocated(message);
     // A reap arrives through the job queue, not here.
   }
 

@@ -1,8 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
-import { nodeAddress } from '../cluster/bus-address';
-import type { HandedWindow, HandoverMessage, HandoverRequestMessage } from '../cluster/bus-message';
+import { nodeAddress, sessionAddress } from '../cluster/bus-address';
+import type {
+  HandedWindow,
+  HandoverMessage,
+  HandoverRequestMessage,
+  SessionLocatedMessage,
+  SessionLocateMessage,
+} from '../cluster/bus-message';
+import type { FoundSession } from '../presence/cluster-presence';
 import type { SessionRegistry } from './session-registry';
 
 /**
@@ -28,6 +35,7 @@ export type HandoverOutcome =
 export class SessionHandover {
   private readonly logger = new Logger(SessionHandover.name);
   private readonly asks = new Map<string, (outcome: HandoverOutcome) => void>();
+  private readonly locating = new Map<string, (found: FoundSession | undefined) => void>();
 
   constructor(
     private readonly bus: Bus,
@@ -47,6 +55,41 @@ export class SessionHandover {
       const request: HandoverRequestMessage = { type: 'handover-request', nodeId: this.bus.nodeId, correlationId, sessionId, lastSeq };
       this.bus.publish(nodeAddress(nodeId), request, { mandatory: true }).catch(() => this.settle(correlationId, { kind: 'silent' }));
     });
+  }
+
+  /**
+   * Where a session lives, asked of the session's own address: for a session
+   * presence does not know of (yet). Undefined if no node holds it, or none
+   * answers in time.
+   */
+  locate(sessionId: string): Promise<FoundSession | undefined> {
+    const correlationId = randomUUID();
+    return new Promise((resolve) => {
+      const done = (found: FoundSession | undefined) => {
+        clearTimeout(timer);
+        this.locating.delete(correlationId);
+        resolve(found);
+      };
+      const timer = setTimeout(() => done(undefined), this.timeoutMs);
+      this.locating.set(correlationId, done);
+      const request: SessionLocateMessage = { type: 'session-locate', nodeId: this.bus.nodeId, correlationId, sessionId };
+      // Mandatory: if no node is bound to it, the session is nowhere, and the answer is at once.
+      this.bus.publish(sessionAddress(sessionId), request, { mandatory: true }).catch(() => done(undefined));
+    });
+  }
+
+  /** On the node a locate reached: answer if the session lives here (once a move of it here is done). */
+  async located(request: SessionLocateMessage): Promise<void> {
+    await this.sessions.arrival(request.sessionId);
+    const session = this.sessions.get(request.sessionId);
+    if (!session || session.ended) return;
+    const reply: SessionLocatedMessage = { type: 'session-located', correlationId: request.correlationId, nodeId: this.bus.nodeId, session: session.presence() };
+    this.bus.publish(nodeAddress(request.nodeId), reply).catch(() => undefined);
+  }
+
+  /** On the asker: where it lives. */
+  handleLocated(message: SessionLocatedMessage): void {
+    this.locating.get(message.correlationId)?.({ session: message.session, nodeId: message.nodeId, live: true });
   }
 
   /** On the old node: give the session up and answer with its window (once a move of it here, if one runs, is done). */
