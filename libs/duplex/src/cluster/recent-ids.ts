@@ -1,8 +1,12 @@
+import { RecentMap } from './recent-map';
+
 /** The last `capacity` ids seen, to drop a message that comes twice; the oldest goes first. */
 export class RecentIds {
-  private readonly ids = new Set<string>();
+  private readonly ids: RecentMap<string, true>;
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.ids = new RecentMap(capacity);
+  }
 
   has(id: string): boolean {
     return this.ids.has(id);
@@ -11,8 +15,7 @@ export class RecentIds {
   /** True if `id` was seen already; else remembers it. */
   seen(id: string): boolean {
     if (this.ids.has(id)) return true;
-    this.ids.add(id);
-    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
+    this.ids.set(id, true);
     return false;
   }
 }

@@ -124,7 +124,7 @@ export class ClusterPresence {
       case 'session-update':
         // The session resumed on that node: our copy is stale, without ending it.
         this.evictLocal(message.session.id);
-        for (const departed of this.departed.values()) departed.sessions.delete(message.session.id);
+        this.claim(message.session.id);
         if (this.inStep(message.nodeId, node, message)) node.sessions.set(message.session.id, message.session);
         return;
       case 'session-gone':
@@ -166,7 +166,7 @@ export class ClusterPresence {
     return undefined;
   }
 
-  /** A gone node's session resumes here: it is no longer among those the grace period ends. */
+  /** A gone node's session resumed here or on another node: it is no longer among those the grace period ends. */
   claim(sessionId: string): void {
     for (const departed of this.departed.values()) departed.sessions.delete(sessionId);
   }

@@ -1,3 +1,4 @@
+import { RecentMap } from '../cluster/recent-map';
 import type { Ack } from '../protocol';
 
 /**
@@ -8,9 +9,11 @@ import type { Ack } from '../protocol';
  * session when its client resumes on another live node.
  */
 export class CallOutcomes {
-  private readonly outcomes = new Map<string, { answer: Promise<Ack>; ack?: Ack }>();
+  private readonly outcomes: RecentMap<string, { answer: Promise<Ack>; ack?: Ack }>;
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.outcomes = new RecentMap(capacity);
+  }
 
   get(callId: string): Promise<Ack> | undefined {
     return this.outcomes.get(callId)?.answer;
@@ -19,7 +22,7 @@ export class CallOutcomes {
   record(callId: string, answer: Promise<Ack>): void {
     const entry: { answer: Promise<Ack>; ack?: Ack } = { answer };
     void answer.then((ack) => (entry.ack = ack));
-    this.keep(callId, entry);
+    this.outcomes.set(callId, entry);
   }
 
   /** The outcomes known so far, oldest first: what a handover carries. */
@@ -31,12 +34,6 @@ export class CallOutcomes {
 
   /** Takes over the outcomes an old node handed over. */
   seed(outcomes: Array<[string, Ack]>): void {
-    for (const [callId, ack] of outcomes) this.keep(callId, { answer: Promise.resolve(ack), ack });
-  }
-
-  private keep(callId: string, entry: { answer: Promise<Ack>; ack?: Ack }): void {
-    this.outcomes.delete(callId);
-    this.outcomes.set(callId, entry);
-    if (this.outcomes.size > this.capacity) this.outcomes.delete(this.outcomes.keys().next().value!);
+    for (const [callId, ack] of outcomes) this.outcomes.set(callId, { answer: Promise.resolve(ack), ack });
   }
 }

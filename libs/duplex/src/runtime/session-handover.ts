@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
-import { nodeAddress, sessionAddress } from '../cluster/bus-address';
+import { type BusAddress, nodeAddress, sessionAddress } from '../cluster/bus-address';
 import type {
+  BusMessage,
   HandedWindow,
   HandoverMessage,
   HandoverRequestMessage,
@@ -34,8 +35,8 @@ export type HandoverOutcome =
  */
 export class SessionHandover {
   private readonly logger = new Logger(SessionHandover.name);
-  private readonly asks = new Map<string, (outcome: HandoverOutcome) => void>();
-  private readonly locating = new Map<string, (found: FoundSession | undefined) => void>();
+  /** Questions sent and not yet answered, by correlation id. */
+  private readonly waiting = new Map<string, (answer: unknown) => void>();
 
   constructor(
     private readonly bus: Bus,
@@ -45,16 +46,11 @@ export class SessionHandover {
   ) {}
 
   ask(nodeId: string, sessionId: string, lastSeq: number): Promise<HandoverOutcome> {
-    const correlationId = randomUUID();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.settle(correlationId, { kind: 'silent' }), this.timeoutMs);
-      this.asks.set(correlationId, (outcome) => {
-        clearTimeout(timer);
-        resolve(outcome);
-      });
-      const request: HandoverRequestMessage = { type: 'handover-request', nodeId: this.bus.nodeId, correlationId, sessionId, lastSeq };
-      this.bus.publish(nodeAddress(nodeId), request, { mandatory: true }).catch(() => this.settle(correlationId, { kind: 'silent' }));
-    });
+    return this.question<HandoverOutcome>(
+      nodeAddress(nodeId),
+      (correlationId) => ({ type: 'handover-request', nodeId: this.bus.nodeId, correlationId, sessionId, lastSeq }),
+      { kind: 'silent' },
+    );
   }
 
   /**
@@ -63,19 +59,12 @@ export class SessionHandover {
    * answers in time.
    */
   locate(sessionId: string): Promise<FoundSession | undefined> {
-    const correlationId = randomUUID();
-    return new Promise((resolve) => {
-      const done = (found: FoundSession | undefined) => {
-        clearTimeout(timer);
-        this.locating.delete(correlationId);
-        resolve(found);
-      };
-      const timer = setTimeout(() => done(undefined), this.timeoutMs);
-      this.locating.set(correlationId, done);
-      const request: SessionLocateMessage = { type: 'session-locate', nodeId: this.bus.nodeId, correlationId, sessionId };
-      // Mandatory: if no node is bound to it, the session is nowhere, and the answer is at once.
-      this.bus.publish(sessionAddress(sessionId), request, { mandatory: true }).catch(() => done(undefined));
-    });
+    // Mandatory: if no node is bound to it, the session is nowhere, and the answer is at once.
+    return this.question<FoundSession | undefined>(
+      sessionAddress(sessionId),
+      (correlationId) => ({ type: 'session-locate', nodeId: this.bus.nodeId, correlationId, sessionId }),
+      undefined,
+    );
   }
 
   /** On the node a locate reached: answer if the session lives here (once a move of it here is done). */
@@ -89,7 +78,7 @@ export class SessionHandover {
 
   /** On the asker: where it lives. */
   handleLocated(message: SessionLocatedMessage): void {
-    this.locating.get(message.correlationId)?.({ session: message.session, nodeId: message.nodeId, live: true });
+    this.settle(message.correlationId, { session: message.session, nodeId: message.nodeId, live: true } satisfies FoundSession);
   }
 
   /** On the old node: give the session up and answer with its window (once a move of it here, if one runs, is done). */
@@ -119,10 +108,26 @@ export class SessionHandover {
     this.settle(message.correlationId, outcome);
   }
 
-  private settle(correlationId: string, outcome: HandoverOutcome): void {
-    const resolve = this.asks.get(correlationId);
-    if (!resolve) return; // already timed out
-    this.asks.delete(correlationId);
-    resolve(outcome);
+  /**
+   * Publishes a question (mandatory) and resolves with its answer, or with
+   * `unanswered` when it cannot be routed or nobody answers in time.
+   */
+  private question<T>(address: BusAddress, message: (correlationId: string) => BusMessage, unanswered: T): Promise<T> {
+    const correlationId = randomUUID();
+    return new Promise<T>((resolve) => {
+      const timer = setTimeout(() => this.settle(correlationId, unanswered), this.timeoutMs);
+      this.waiting.set(correlationId, (answer) => {
+        clearTimeout(timer);
+        resolve(answer as T);
+      });
+      this.bus.publish(address, message(correlationId), { mandatory: true }).catch(() => this.settle(correlationId, unanswered));
+    });
+  }
+
+  private settle(correlationId: string, answer: unknown): void {
+    const resolve = this.waiting.get(correlationId);
+    if (!resolve) return; // already answered, or timed out
+    this.waiting.delete(correlationId);
+    resolve(answer);
   }
 }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
 import { sessionAddress } from '../cluster/bus-address';
+import { RecentMap } from '../cluster/recent-map';
 import type { HandedWindow, PresenceSession } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import type { ClientConnection } from './client-connection';
@@ -36,7 +37,7 @@ export class SessionRegistry implements SessionLookup {
   /** Sessions moving here now, by id: settled when the move is done, whatever its outcome. */
   private readonly arriving = new Map<string, Promise<void>>();
   /** Sessions handed over to other nodes lately, and the node each went to. */
-  private readonly handedOver = new Map<string, string>();
+  private readonly handedOver = new RecentMap<string, string>(MOVED_AWAY_MEMORY);
 
   constructor(
     private readonly bus: Bus,
@@ -96,9 +97,7 @@ export class SessionRegistry implements SessionLookup {
     const session = this.sessions.get(sessionId);
     if (!session || session.ended) return null;
     const window = session.handOver(lastSeq);
-    this.handedOver.delete(sessionId);
     this.handedOver.set(sessionId, to);
-    if (this.handedOver.size > MOVED_AWAY_MEMORY) this.handedOver.delete(this.handedOver.keys().next().value!);
     this.evict(sessionId);
     return window;
   }

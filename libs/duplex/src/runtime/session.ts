@@ -51,11 +51,6 @@ export class Session implements SessionInfo {
     this.history = new ReplayWindow(replayWindow, seenSeq);
   }
 
-  /** Last seq numbered in this session. */
-  get lastSeq(): number {
-    return this.history.lastSeq;
-  }
-
   get connected(): boolean {
     return this.connection !== null;
   }
