@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type * as amqp from 'amqplib';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { AmqpConnection, AmqpSession } from './amqp-connection';
-import { DuplexError } from '../protocol';
+import { BusUnavailableError } from './bus-unavailable.error';
 import type { Bus, BusHandler, BusStats, BusUp, JobHandler, PublishOptions } from './bus';
 import { BROADCAST, BusAddress, nodeAddress, parseRoutingKey, routingKey } from './bus-address';
 import type { BusMessage } from './bus-message';
@@ -216,7 +216,7 @@ export class AmqpBus implements Bus {
 
   private ready(): ConfirmChannel {
     if (!this.connected || !this.publisher) {
-      throw new DuplexError('UNAVAILABLE', 'the message bus is unavailable; try again shortly');
+      throw new BusUnavailableError();
     }
     return this.publisher;
   }
@@ -248,12 +248,12 @@ export class AmqpBus implements Bus {
           this.counters.publishLatency.record(wallClockMs() - sentAt);
           // The broker sends basic.return before the ack of an unroutable mandatory message.
           const unroutable = messageId !== undefined && this.returned.delete(messageId);
-          if (error) reject(new DuplexError('UNAVAILABLE', 'the message bus did not confirm the message'));
+          if (error) reject(new BusUnavailableError('the message bus did not confirm the message'));
           else if (unroutable && address) reject(new NoRouteError(address));
           else resolve();
         });
       } catch {
-        reject(new DuplexError('UNAVAILABLE', 'the message bus is unavailable; try again shortly'));
+        reject(new BusUnavailableError());
       }
     });
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DuplexError } from '../protocol';
+import { BusUnavailableError } from './bus-unavailable.error';
 import type { Bus, BusHandler, BusStats, BusUp, JobHandler, PublishOptions } from './bus';
 import { BROADCAST, BusAddress, nodeAddress, routingKey } from './bus-address';
 import { BusCounters } from './bus-stats';
@@ -68,7 +69,7 @@ export class MemoryBus implements Bus {
   }
 
   async publish(address: BusAddress, message: BusMessage, options: PublishOptions = {}): Promise<void> {
-    if (!this.handler) throw new DuplexError('UNAVAILABLE', 'bus is not started');
+    if (!this.handler) throw new BusUnavailableError('bus is not started');
     this.counters.published++;
     const routed = this.broker.route(address, message);
     if (routed === 0 && options.mandatory) throw new NoRouteError(address);

@@ -19,9 +19,14 @@ export class CallOutcomes {
     return this.outcomes.get(callId)?.answer;
   }
 
+  /** A TIMEOUT is no outcome (the call may have applied in part): it is forgotten, so a resend runs the call again to its end. */
   record(callId: string, answer: Promise<Ack>): void {
     const entry: { answer: Promise<Ack>; ack?: Ack } = { answer };
-    void answer.then((ack) => (entry.ack = ack));
+    void answer.then((ack) => {
+      if (!ack.ok && ack.error.code === 'TIMEOUT') {
+        if (this.outcomes.get(callId) === entry) this.outcomes.delete(callId);
+      } else entry.ack = ack;
+    });
     this.outcomes.set(callId, entry);
   }
 

@@ -5,7 +5,9 @@ import { BusAddress, nodeAddress, routingKey, sessionAddress, topicAddress } fro
 import type { CallbackMessage, ReplyMessage } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { Ack, CallbackFrame, DuplexError } from '../protocol';
+import { BusUnavailableError } from '../cluster/bus-unavailable.error';
 import { derivedId, isDerivedId } from '../state/idempotency-scope';
+import { OUTAGE_WAIT_MS } from '../state/replicated-store';
 import type { NodeObserver } from './node-events';
 import { RecentIds } from '../cluster/recent-ids';
 import type { HeldFrame, Session } from './session';
@@ -46,13 +48,14 @@ export class CallbackRouter {
     private readonly subscriptions: TopicSubscriptions,
     private readonly sessions: SessionLookup,
     private readonly events: NodeObserver,
+    private readonly outage = { waitMs: OUTAGE_WAIT_MS, retryDelayMs: 250 },
   ) {}
 
   /** One-way: resolves once the bus took the message. UNAVAILABLE if no node holds the session. */
   send(sessionId: string, frame: CallbackFrame): Promise<void> {
     const address = sessionAddress(sessionId);
     const message: CallbackMessage = { type: 'callback', id: this.nextId(address, frame), ...frame };
-    return this.reported(frame, this.bus.publish(address, message, { mandatory: true }));
+    return this.reported(frame, this.deliver(address, message, true));
   }
 
   /** Request-reply: resolves with the client's result; rejects with its error, UNAVAILABLE or TIMEOUT. */
@@ -62,7 +65,29 @@ export class CallbackRouter {
 
   publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
     const address = topicAddress(topic);
-    return this.reported(frame, this.bus.publish(address, { type: 'callback', id: this.nextId(address, frame), ...frame, exceptSessionId }));
+    return this.reported(frame, this.deliver(address, { type: 'callback', id: this.nextId(address, frame), ...frame, exceptSessionId }, false));
+  }
+
+  /**
+   * A callback raised by a call (its id derived from the call) waits out a bus outage the way the
+   * call's writes do, so a call that changed state also announces it, or ends in TIMEOUT (it may
+   * have): sending it again is safe, a node drops a derived id it delivered. Any other callback
+   * fails fast, since a second copy of it could not be told from the first.
+   */
+  private async deliver(address: BusAddress, message: CallbackMessage, mandatory: boolean): Promise<void> {
+    const deadline = performance.now() + this.outage.waitMs;
+    for (;;) {
+      try {
+        return await this.bus.publish(address, message, { mandatory });
+      } catch (error) {
+        const waiting = error instanceof BusUnavailableError && message.id !== undefined && isDerivedId(message.id);
+        if (!waiting) throw error;
+        if (performance.now() + this.outage.retryDelayMs > deadline) {
+          throw new DuplexError('TIMEOUT', `callback ${message.service}.${message.method} not taken by the bus within ${this.outage.waitMs} ms; it may still be delivered`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.outage.retryDelayMs));
+      }
+    }
   }
 
   /** Inside a call with an id, named after the call and the callback (so a rerun raises the same ids); else unique to this process. */

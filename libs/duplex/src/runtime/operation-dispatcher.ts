@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Ack, DuplexError } from '../protocol';
 import type { OperationDefinition } from '../contracts/contract';
@@ -27,6 +28,9 @@ export class OperationDispatcher {
   private inFlight = 0;
   private stopping = false;
   private idle: (() => void) | null = null;
+  /** Names runs of calls without id: unique per process, so per cluster, and unlike any SDK call id. */
+  private readonly runPrefix = `~${randomUUID().slice(0, 8)}:`;
+  private runs = 0;
 
   constructor(
     private readonly services: ServiceRegistry,
@@ -109,10 +113,12 @@ export class OperationDispatcher {
 
     const handler = (service.instance as Record<string, (...a: unknown[]) => unknown>)[op];
     const call = async () => handler.apply(service.instance, checked.data as unknown[]);
-    // With a call id, what the handler writes and raises is named after it, so a run of the
-    // same call on another node (its record died with its node) applies and notifies once.
-    const scope = id === undefined ? undefined : { key: `${session.id}:${id}`, occurrences: new Map<string, number>() };
-    const invoke = () => callContext.run(session, scope ? () => idempotencyScope.run(scope, call) : call);
+    // What the handler writes and raises is named after the call, so a run of the same call on
+    // another node (its record died with its node) applies and notifies once, and an effect that
+    // meets a bus outage can wait and be sent again. A call without id is named after this run.
+    const key = id === undefined ? `${this.runPrefix}${++this.runs}` : id;
+    const scope = { key: `${session.id}:${key}`, occurrences: new Map<string, number>() };
+    const invoke = () => callContext.run(session, () => idempotencyScope.run(scope, call));
     // A full queue throws here, before anything is recorded: that refusal is not an outcome.
     const running = definition.concurrent ? invoke() : session.queue.run(invoke);
     const outcome = this.outcome(name, op, definition, running);

@@ -16,6 +16,9 @@ interface PendingCommand {
   startedAt: number;
 }
 
+/** How long a write waits out an unavailable log before TIMEOUT; a call's callbacks wait as long (CallbackRouter). */
+export const OUTAGE_WAIT_MS = 15_000;
+
 export interface StoreOptions {
   /** How long a write may wait to be applied, retries included (ms). */
   commandTimeoutMs?: number;
@@ -47,7 +50,7 @@ export class ReplicatedStore {
     private readonly log: ReplicationLog,
     options: StoreOptions = {},
   ) {
-    this.timeoutMs = options.commandTimeoutMs ?? 15_000;
+    this.timeoutMs = options.commandTimeoutMs ?? OUTAGE_WAIT_MS;
     this.retryDelayMs = options.retryDelayMs ?? 250;
   }
 
