@@ -7,7 +7,7 @@ import { beerInventoryContract } from '../apps/demo/src/beer-inventory/beer-inve
 import { echoContract } from '../apps/demo/src/echo/echo.contract';
 import { seatBookingContract } from '../apps/demo/src/seat-booking/seat-booking.contract';
 import { statusContract } from '../apps/demo/src/status/status.contract';
-import { DuplexError } from '../libs/client/src';
+import { DuplexError } from '@nest-duplex/client';
 import { Clients, eventually, settle } from './support/clients';
 import { NodeProcess, startNode } from './support/node-process';
 

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { AmqpBus } from '../../libs/duplex/src/cluster/amqp-bus';
-import { nodeAddress, sessionAddress, topicAddress } from '../../libs/duplex/src/cluster/bus-address';
-import type { BusMessage } from '../../libs/duplex/src/cluster/bus-message';
+import { AmqpBus } from '@nest-duplex/server/internal';
+import { nodeAddress, sessionAddress, topicAddress } from '@nest-duplex/server/internal';
+import type { BusMessage } from '@nest-duplex/server/internal';
 import { eventually, settle } from '../support/clients';
 import { removeTopology, suitePrefix } from '../support/cluster';
 

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { beerInventoryContract } from '../../apps/demo/src/beer-inventory/beer-inventory.contract';
 import { echoContract } from '../../apps/demo/src/echo/echo.contract';
 import { statusContract } from '../../apps/demo/src/status/status.contract';
-import type { SessionFrame } from '../../libs/client/src';
+import type { SessionFrame } from '@nest-duplex/client';
 import { Clients, eventually, settle } from '../support/clients';
 import { startClusterNode, suitePrefix } from '../support/cluster';
 import type { NodeProcess } from '../support/node-process';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { beerInventoryContract } from '../../apps/demo/src/beer-inventory/beer-inventory.contract';
 import { echoContract } from '../../apps/demo/src/echo/echo.contract';
-import { DuplexClient, type SessionFrame } from '../../libs/client/src';
+import { DuplexClient, type SessionFrame } from '@nest-duplex/client';
 import { Balancer } from '../support/balancer';
 import { Clients, eventually, settle } from '../support/clients';
 import { removeTopology, startClusterNode, suitePrefix } from '../support/cluster';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { beerInventoryContract } from '../../apps/demo/src/beer-inventory/beer-inventory.contract';
 import { ALL_SEATS, SeatMap, seatBookingContract } from '../../apps/demo/src/seat-booking/seat-booking.contract';
-import type { OperationsOf, ServiceProxy } from '../../libs/client/src';
+import type { OperationsOf, ServiceProxy } from '@nest-duplex/client';
 import { Clients, eventually, settle } from '../support/clients';
 import { removeTopology, startClusterNode, suitePrefix } from '../support/cluster';
 import type { NodeProcess } from '../support/node-process';

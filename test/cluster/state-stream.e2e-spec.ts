@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { AmqpStreamLog, type StreamLogOptions } from '../../libs/duplex/src/state/amqp-stream-log';
-import type { Replica } from '../../libs/duplex/src/state/replication-log';
-import { ReplicatedStore } from '../../libs/duplex/src/state/replicated-store';
-import type { LogEntry } from '../../libs/duplex/src/state/state-command';
+import { AmqpStreamLog, type StreamLogOptions } from '@nest-duplex/server/internal';
+import type { Replica } from '@nest-duplex/server/internal';
+import { ReplicatedStore } from '@nest-duplex/server/internal';
+import type { LogEntry } from '@nest-duplex/server/internal';
 import { removeTopology, suitePrefix } from '../support/cluster';
 import { eventually } from '../support/clients';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { seatBookingContract } from '../../apps/demo/src/seat-booking/seat-booking.contract';
-import type { DuplexClient } from '../../libs/client/src';
+import type { DuplexClient } from '@nest-duplex/client';
 import { Clients, eventually } from '../support/clients';
 import { ComposeProject } from '../support/compose';
 import { freePort } from '../support/node-process';

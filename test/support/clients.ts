@@ -1,4 +1,4 @@
-import { DuplexClient, DuplexClientOptions } from '../../libs/client/src';
+import { DuplexClient, DuplexClientOptions } from '@nest-duplex/client';
 
 /** Connected SDK clients that a suite closes in one call. */
 export class Clients {

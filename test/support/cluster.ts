@@ -1,4 +1,4 @@
-import { REAPER_QUEUE, removeTopology as removeClusterTopology } from '../../libs/duplex/src';
+import { REAPER_QUEUE, removeTopology as removeClusterTopology } from '@nest-duplex/server/internal';
 import { NodeProcess, startNode } from './node-process';
 
 /** A fresh name prefix per suite, under the run's prefix (see broker.global-setup). */

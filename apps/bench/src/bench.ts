@@ -9,7 +9,7 @@ import * as amqp from 'amqplib';
 import Redis from 'ioredis';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { REAPER_QUEUE, removeTopology } from '../../../libs/duplex/src';
+import { REAPER_QUEUE, removeTopology } from '@nest-duplex/server/internal';
 import { renderChart } from './chart';
 import { cpuPerDelivery, CpuOptions, CpuResult } from './cpu';
 import { fanoutRamp, FanoutResult, RampOptions } from './fanout';

@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import { DuplexClient } from '../../../libs/client/src';
+import { DuplexClient } from '@nest-duplex/client';
 
 /** A bench client never reconnects: a dropped connection must show as lost deliveries, not be papered over. */
 export function connectDuplex(url: string): Promise<DuplexClient> {

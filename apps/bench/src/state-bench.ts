@@ -8,9 +8,9 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import * as amqp from 'amqplib';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { removeTopology } from '../../../libs/duplex/src/cluster/amqp-topology';
-import { AmqpStreamLog } from '../../../libs/duplex/src/state/amqp-stream-log';
-import { ReplicatedStore } from '../../../libs/duplex/src/state/replicated-store';
+import { removeTopology } from '@nest-duplex/server/internal';
+import { AmqpStreamLog } from '@nest-duplex/server/internal';
+import { ReplicatedStore } from '@nest-duplex/server/internal';
 import { Latency, round, sequential, throughput } from './stats';
 
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';

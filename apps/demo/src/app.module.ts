@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DuplexModule } from '../../../libs/duplex/src';
+import { DuplexModule } from '@nest-duplex/server';
 import { BeerInventoryService } from './beer-inventory/beer-inventory.service';
 import { EchoService } from './echo/echo.service';
 import { HealthController } from './health.controller';

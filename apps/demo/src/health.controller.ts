@@ -1,9 +1,9 @@
 import { BadRequestException, Controller, Get, HttpException, HttpStatus, Query } from '@nestjs/common';
-import { DuplexNode } from '../../../libs/duplex/src';
+import { DuplexHealth } from '@nest-duplex/server';
 
 @Controller()
 export class HealthController {
-  constructor(private readonly node: DuplexNode) {}
+  constructor(private readonly node: DuplexHealth) {}
 
   /**
    * 200 when the node can serve (bus connected, shared state caught up), 503 otherwise.
@@ -15,15 +15,9 @@ export class HealthController {
     if (recentLatency !== undefined && !(Number.isSafeInteger(recentLatency) && recentLatency > 0)) {
       throw new BadRequestException({ code: 'BAD_REQUEST', message: 'recent is a whole number of messages above 0' });
     }
-    const body = {
-      status: this.node.ready ? 'ok' : 'unavailable',
-      nodeId: this.node.nodeId,
-      sessions: this.node.sessions.size,
-      nodes: this.node.presence.liveNodes(),
-      bus: this.node.bus.stats(recentLatency),
-      state: { ready: this.node.store.ready, position: this.node.store.position },
-    };
-    if (!this.node.ready) throw new HttpException(body, HttpStatus.SERVICE_UNAVAILABLE);
+    const { ready, ...report } = this.node.report(recentLatency);
+    const body = { status: ready ? 'ok' : 'unavailable', ...report };
+    if (!ready) throw new HttpException(body, HttpStatus.SERVICE_UNAVAILABLE);
     return body;
   }
 }

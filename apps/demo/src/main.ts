@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { NodeLogger } from '../../../libs/duplex/src';
+import { NodeLogger } from '@nest-duplex/server';
 import { AppModule } from './app.module';
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { Registry } from 'prom-client';
-import { DuplexMetrics } from '../../../libs/duplex/src';
+import { DuplexMetrics } from '@nest-duplex/server';
 
 @Controller()
 export class MetricsController {

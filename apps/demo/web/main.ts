@@ -3,7 +3,7 @@
  * Contracts are imported as types only, so the bundle carries the client and
  * socket.io-client, nothing of the server.
  */
-import { DuplexClient, DuplexError, type CallbacksOf, type OperationsOf } from '../../../libs/client/src';
+import { DuplexClient, DuplexError, type CallbacksOf, type OperationsOf } from '@nest-duplex/client';
 import type { beerInventoryContract } from '../src/beer-inventory/beer-inventory.contract';
 import type { seatBookingContract } from '../src/seat-booking/seat-booking.contract';
 

@@ -1,6 +1,16 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import type { CallbacksOf, ContractDefinition, OperationsOf } from '../../duplex/src/contracts/contract';
-import { Ack, CallbackFrame, CallFrame, DuplexError, EVENTS, SessionFrame, WireError } from '../../duplex/src/protocol';
+import {
+  type Ack,
+  type CallbackFrame,
+  type CallbacksOf,
+  type CallFrame,
+  type ContractDefinition,
+  DuplexError,
+  EVENTS,
+  type OperationsOf,
+  type SessionFrame,
+  type WireError,
+} from '@nest-duplex/protocol';
 
 type AnyFunction = (...args: never[]) => unknown;
 

@@ -1,4 +1,4 @@
+// The public API of @nest-duplex/client: the typed SDK, and the protocol types it speaks.
 export * from './duplex-client';
-export { DuplexError, ERROR_CODES } from '../../duplex/src/protocol';
-export type { ErrorCode, SessionFrame } from '../../duplex/src/protocol';
-export type { CallbacksOf, OperationsOf } from '../../duplex/src/contracts/contract';
+export { DuplexError, ERROR_CODES, PROTOCOL_VERSION } from '@nest-duplex/protocol';
+export type { CallbacksOf, ContractDefinition, ErrorCode, OperationsOf, SessionFrame } from '@nest-duplex/protocol';

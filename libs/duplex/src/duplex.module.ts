@@ -6,6 +6,7 @@ import { DUPLEX_OPTIONS, DuplexOptions, ResolvedDuplexOptions, resolveOptions } 
 import { DuplexGateway } from './gateway/duplex-gateway';
 import { DuplexMetrics } from './metrics/duplex-metrics';
 import { DuplexContext } from './runtime/duplex-context';
+import { DuplexHealth } from './runtime/duplex-health';
 import { DuplexNode } from './runtime/duplex-node';
 import { createLog } from './state/create-log';
 import { ReplicatedStore } from './state/replicated-store';
@@ -44,8 +45,9 @@ export class DuplexModule {
         DuplexContext,
         DuplexGateway,
         DuplexMetrics,
+        DuplexHealth,
       ],
-      exports: [DuplexContext, DuplexNode, ReplicatedStore, DuplexMetrics, DUPLEX_OPTIONS],
+      exports: [DuplexContext, DuplexNode, ReplicatedStore, DuplexMetrics, DuplexHealth, DUPLEX_OPTIONS],
     };
   }
 }

@@ -1,25 +1,28 @@
-export * from './protocol';
-export * from './contracts/contract';
-export * from './contracts/duplex-service.decorator';
-export * from './contracts/session-info';
-export * from './cluster/bus';
-export * from './cluster/bus-address';
-export * from './cluster/bus-message';
-export * from './cluster/memory-bus';
-export * from './cluster/amqp-bus';
-export * from './cluster/create-bus';
-export * from './cluster/amqp-topology';
-export * from './duplex-options';
-export * from './duplex.module';
+// The public API of @nest-duplex/server. What tests and tools need beyond it is in ./internal.
+export {
+  callback,
+  defineContract,
+  DuplexError,
+  ERROR_CODES,
+  operation,
+  type CallbackProxy,
+  type CallbacksOf,
+  type ContractDefinition,
+  type ErrorCode,
+  type OperationHandlers,
+  type OperationsOf,
+  type TopicProxy,
+} from '@nest-duplex/protocol';
+export { DuplexModule } from './duplex.module';
+export type { DuplexOptions } from './duplex-options';
+export { DuplexService } from './contracts/duplex-service.decorator';
+export type { OnSessionEnd, SessionInfo } from './contracts/session-info';
 export { DuplexContext } from './runtime/duplex-context';
-export { CallbackHub } from './runtime/callback-hub';
-export { DuplexNode } from './runtime/duplex-node';
-export { REAPER_QUEUE } from './presence/cluster-presence';
-export { DuplexGateway } from './gateway/duplex-gateway';
+export type { CallbackHub } from './runtime/callback-hub';
+export { DuplexHealth, type HealthReport } from './runtime/duplex-health';
+export { ReplicatedStore } from './state/replicated-store';
+export type { IncrementResult, Json } from './state/state-command';
 export { DuplexMetrics } from './metrics/duplex-metrics';
 export { NodeLogger } from './logging/node-logger';
-export type { NodeObserver } from './runtime/node-events';
-export { ReplicatedStore } from './state/replicated-store';
-export type { Json, IncrementResult, StateCommand } from './state/state-command';
-export { MemoryLog, MemoryLogStore } from './state/memory-log';
-export { AmqpStreamLog } from './state/amqp-stream-log';
+export type { Bus, BusStats } from './cluster/bus';
+export type { ReplicationLog } from './state/replication-log';

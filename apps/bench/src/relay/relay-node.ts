@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthController } from '../../../demo/src/health.controller';
-import { DuplexModule } from '../../../../libs/duplex/src';
+import { DuplexModule } from '@nest-duplex/server/internal';
 import { GcController } from './gc.controller';
 import { RelayService } from './relay.service';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callback, defineContract, operation } from '../../../../libs/duplex/src';
+import { callback, defineContract, operation } from '@nest-duplex/protocol';
 
 /** The benchmark's workload: a client publishes, every subscriber of the topic is called back. */
 export const relayContract = defineContract({

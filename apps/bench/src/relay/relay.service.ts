@@ -1,4 +1,4 @@
-import { DuplexContext, DuplexService, OperationHandlers } from '../../../../libs/duplex/src';
+import { DuplexContext, DuplexService, OperationHandlers } from '@nest-duplex/server/internal';
 import { relayContract } from './relay.contract';
 
 @DuplexService(relayContract)

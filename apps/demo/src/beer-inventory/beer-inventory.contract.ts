@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callback, defineContract, operation } from '../../../../libs/duplex/src';
+import { callback, defineContract, operation } from '@nest-duplex/protocol';
 
 const guestName = z.string().trim().min(1).max(64);
 

@@ -6,7 +6,7 @@ import {
   OperationHandlers,
   ReplicatedStore,
   SessionInfo,
-} from '../../../../libs/duplex/src';
+} from '@nest-duplex/server';
 import { beerInventoryContract, PARTY_TOPIC } from './beer-inventory.contract';
 
 const INITIAL_INVENTORY = Number(process.env.BEER_INITIAL_INVENTORY ?? 6);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DuplexContext, DuplexService, OperationHandlers } from '../../../../libs/duplex/src';
+import { DuplexContext, DuplexService, OperationHandlers } from '@nest-duplex/server';
 import { echoContract } from './echo.contract';
 
 @DuplexService(echoContract)

@@ -6,7 +6,7 @@ import {
   OperationHandlers,
   ReplicatedStore,
   SessionInfo,
-} from '../../../../libs/duplex/src';
+} from '@nest-duplex/server';
 import { ALL_SEATS, SeatMap, seatBookingContract, showTopic } from './seat-booking.contract';
 
 interface Hold {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callback, defineContract, operation } from '../../../../libs/duplex/src';
+import { callback, defineContract, operation } from '@nest-duplex/protocol';
 
 export const statusContract = defineContract({
   name: 'status',

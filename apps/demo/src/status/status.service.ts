@@ -1,4 +1,4 @@
-import { DuplexContext, DuplexService, OperationHandlers } from '../../../../libs/duplex/src';
+import { DuplexContext, DuplexService, OperationHandlers } from '@nest-duplex/server';
 import { statusContract } from './status.contract';
 
 /** The first WCF duplex sample: one notification from the client, three calls back. */

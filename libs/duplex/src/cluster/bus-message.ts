@@ -1,4 +1,4 @@
-import type { Ack, WireError } from '../protocol';
+import type { Ack, WireError } from '@nest-duplex/protocol';
 
 /** A callback to deliver to the sessions behind an address. */
 export interface CallbackMessage {

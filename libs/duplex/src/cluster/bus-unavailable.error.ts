@@ -1,4 +1,4 @@
-import { DuplexError } from '../protocol';
+import { DuplexError } from '@nest-duplex/protocol';
 
 /**
  * The transport could not take a message: it is down, or it lost the

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DuplexError } from '../protocol';
+import { DuplexError } from '@nest-duplex/protocol';
 import { BusUnavailableError } from './bus-unavailable.error';
 import type { Bus, BusHandler, BusStats, BusUp, JobHandler, PublishOptions } from './bus';
 import { BROADCAST, BusAddress, nodeAddress, routingKey } from './bus-address';

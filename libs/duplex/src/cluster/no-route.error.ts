@@ -1,4 +1,4 @@
-import { DuplexError } from '../protocol';
+import { DuplexError } from '@nest-duplex/protocol';
 import { BusAddress, routingKey } from './bus-address';
 
 /** A mandatory message found no node bound to its address. */

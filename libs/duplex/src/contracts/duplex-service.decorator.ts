@@ -1,5 +1,5 @@
 import { applyDecorators, Injectable, SetMetadata } from '@nestjs/common';
-import type { ContractDefinition } from './contract';
+import type { ContractDefinition } from '@nest-duplex/protocol';
 
 export const DUPLEX_SERVICE = Symbol('duplex:service');
 

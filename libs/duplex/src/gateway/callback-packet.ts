@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io';
-import { CallbackFrame, EVENTS } from '../protocol';
+import { CallbackFrame, EVENTS } from '@nest-duplex/protocol';
 
 /** What precedes the seq in every callback packet: socket.io's EVENT type, the event name, the frame's first key. */
 const HEAD = `2[${JSON.stringify(EVENTS.callback)},{"seq":`;

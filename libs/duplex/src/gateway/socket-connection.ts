@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io';
-import { Ack, CallbackFrame, DuplexError, EVENTS, SessionFrame } from '../protocol';
+import { Ack, CallbackFrame, DuplexError, EVENTS, SessionFrame } from '@nest-duplex/protocol';
 import type { ClientConnection } from '../runtime/client-connection';
 import { writeCallback } from './callback-packet';
 

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DuplexError } from '../protocol';
+import { DuplexError } from '@nest-duplex/protocol';
 import type { Session } from './session';
 
 /**

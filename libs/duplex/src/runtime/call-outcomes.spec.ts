@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Ack } from '../protocol';
+import type { Ack } from '@nest-duplex/protocol';
 import { CallOutcomes } from './call-outcomes';
 
 const settle = () => new Promise((r) => setImmediate(r));

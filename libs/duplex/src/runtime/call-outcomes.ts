@@ -1,5 +1,5 @@
 import { RecentMap } from '../cluster/recent-map';
-import type { Ack } from '../protocol';
+import type { Ack } from '@nest-duplex/protocol';
 
 /**
  * A session's record of its recent calls' outcomes, by the client's call

@@ -1,5 +1,4 @@
-import type { CallbackDefinition, CallbackProxy, ContractDefinition, TopicProxy } from '../contracts/contract';
-import { DuplexError } from '../protocol';
+import { type CallbackDefinition, type CallbackProxy, type ContractDefinition, DuplexError, type TopicProxy } from '@nest-duplex/protocol';
 import { currentSession } from './call-context';
 import type { CallbackRouter } from './callback-router';
 

@@ -4,7 +4,7 @@ import type { Bus } from '../cluster/bus';
 import { BusAddress, nodeAddress, routingKey, sessionAddress, topicAddress } from '../cluster/bus-address';
 import type { CallbackMessage, ReplyMessage } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
-import { Ack, CallbackFrame, DuplexError } from '../protocol';
+import { Ack, CallbackFrame, DuplexError } from '@nest-duplex/protocol';
 import { BusUnavailableError } from '../cluster/bus-unavailable.error';
 import { derivedId, isDerivedId } from '../state/idempotency-scope';
 import { OUTAGE_WAIT_MS } from '../state/replicated-store';

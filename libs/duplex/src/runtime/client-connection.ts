@@ -1,4 +1,4 @@
-import type { Ack, CallbackFrame } from '../protocol';
+import type { Ack, CallbackFrame } from '@nest-duplex/protocol';
 
 /**
  * A session's live link to its client. The gateway implements it over a

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ContractDefinition } from '../contracts/contract';
+import type { ContractDefinition } from '@nest-duplex/protocol';
 import type { SessionInfo } from '../contracts/session-info';
 import { currentSession } from './call-context';
 import { CallbackHub } from './callback-hub';

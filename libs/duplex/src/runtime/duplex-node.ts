@@ -3,7 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { BUS, type Bus } from '../cluster/bus';
 import type { BusAddress } from '../cluster/bus-address';
 import { type BusMessage, isPresenceMessage, type PresenceSession } from '../cluster/bus-message';
-import type { ContractDefinition } from '../contracts/contract';
+import type { ContractDefinition } from '@nest-duplex/protocol';
 import { DUPLEX_SERVICE } from '../contracts/duplex-service.decorator';
 import { hasSessionEndHook, SessionInfo } from '../contracts/session-info';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { Ack, DuplexError } from '../protocol';
-import type { OperationDefinition } from '../contracts/contract';
+import { type Ack, DuplexError, type OperationDefinition } from '@nest-duplex/protocol';
 import { idempotencyScope } from '../state/idempotency-scope';
 import { callContext } from './call-context';
 import { toDuplexError } from './callback-router';

@@ -1,4 +1,4 @@
-import { DuplexError } from '../protocol';
+import { DuplexError } from '@nest-duplex/protocol';
 
 /**
  * Runs tasks one after another (WCF's ConcurrencyMode.Single for a session).

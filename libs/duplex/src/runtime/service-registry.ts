@@ -1,4 +1,4 @@
-import type { ContractDefinition } from '../contracts/contract';
+import type { ContractDefinition } from '@nest-duplex/protocol';
 
 export interface RegisteredService {
   readonly contract: ContractDefinition;

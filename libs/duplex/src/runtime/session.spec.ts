@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Ack, CallbackFrame } from '../protocol';
+import type { Ack, CallbackFrame } from '@nest-duplex/protocol';
 import type { ClientConnection } from './client-connection';
 import { Session } from './session';
 

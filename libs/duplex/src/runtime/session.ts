@@ -1,6 +1,6 @@
 import type { HandedFrame, HandedWindow, PresenceSession } from '../cluster/bus-message';
 import type { SessionInfo } from '../contracts/session-info';
-import type { Ack, CallbackFrame } from '../protocol';
+import type { Ack, CallbackFrame } from '@nest-duplex/protocol';
 import type { ClientConnection } from './client-connection';
 import { CallOutcomes } from './call-outcomes';
 import { ReplayWindow } from './replay-window';

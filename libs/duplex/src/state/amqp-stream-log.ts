@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { AmqpConnection, AmqpSession } from '../cluster/amqp-connection';
-import { DuplexError } from '../protocol';
+import { DuplexError } from '@nest-duplex/protocol';
 import type { Replica, ReplicationLog } from './replication-log';
 import type { LogEntry } from './state-command';
 import type { StateSnapshot } from './state-machine';

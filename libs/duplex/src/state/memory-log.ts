@@ -1,4 +1,4 @@
-import { DuplexError } from '../protocol';
+import { DuplexError } from '@nest-duplex/protocol';
 import type { Replica, ReplicationLog } from './replication-log';
 import type { LogEntry } from './state-command';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { DuplexError } from '../protocol';
+import { DuplexError } from '@nest-duplex/protocol';
 import { idempotencyScope } from './idempotency-scope';
 import { MemoryLog, MemoryLogStore } from './memory-log';
 import { ReplicatedStore } from './replicated-store';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { LatencyWindow } from '../cluster/latency-window';
-import { DuplexError } from '../protocol';
+import { DuplexError } from '@nest-duplex/protocol';
 import { derivedId } from './idempotency-scope';
 import type { ReplicationLog } from './replication-log';
 import type { IncrementResult, Json, LogEntry, StateCommand } from './state-command';
