@@ -4,6 +4,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The workspaces' manifests first, so npm ci links them (and its layer survives source edits).
+COPY libs/protocol/package.json ./libs/protocol/
+COPY libs/client/package.json ./libs/client/
+COPY libs/duplex/package.json ./libs/duplex/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY scripts/build-web.js ./scripts/
@@ -16,6 +20,8 @@ ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
+# node_modules/@nest-duplex/* link to the workspaces: their manifests and builds come along.
+COPY --from=build /app/libs ./libs
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000

@@ -1,14 +1,11 @@
-import type { Bus } from './cluster/bus';
-import type { ReplicationLog } from './state/replication-log';
-
 export interface DuplexOptions {
   /** This node's id on the bus. Default: `NODE_ID`, else a random id. */
   nodeId?: string;
-  /** The bus instance. Default: RabbitMQ when `amqp.url` or `AMQP_URL` is set, else the in-process memory bus. */
-  bus?: Bus;
-  /** The shared-state log. Default: a RabbitMQ stream when AMQP is configured, else in memory. */
-  log?: ReplicationLog;
-  /** RabbitMQ bus settings; `url` defaults to `AMQP_URL`, `prefix` (of every exchange and queue) to `AMQP_PREFIX` or "duplex". */
+  /**
+   * RabbitMQ: with a `url` (default `AMQP_URL`) the bus and the shared state's log run on it; without one,
+   * on the in-process memory bus and log (a single node). `prefix` (of every exchange and queue) defaults
+   * to `AMQP_PREFIX`, else "duplex".
+   */
   amqp?: { url?: string; prefix?: string };
   /** Secret that signs session resume tokens; every node of a cluster must share it. Default: `DUPLEX_SECRET`, else random. */
   secret?: string;
@@ -36,8 +33,7 @@ export interface DuplexOptions {
   heartbeatTimeoutMs?: number;
 }
 
-export type ResolvedDuplexOptions = Required<Omit<DuplexOptions, 'bus' | 'log' | 'authenticate' | 'amqp'>> &
-  Pick<DuplexOptions, 'bus' | 'log' | 'authenticate' | 'amqp'>;
+export type ResolvedDuplexOptions = Required<Omit<DuplexOptions, 'authenticate' | 'amqp'>> & Pick<DuplexOptions, 'authenticate' | 'amqp'>;
 
 export const DUPLEX_OPTIONS = Symbol('duplex:options');
 

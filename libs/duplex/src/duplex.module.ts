@@ -28,12 +28,12 @@ export class DuplexModule {
         { provide: DUPLEX_OPTIONS, useFactory: () => resolveOptions(options) },
         {
           provide: BUS,
-          useFactory: (resolved: ResolvedDuplexOptions) => resolved.bus ?? createBus(resolved.nodeId, resolved.amqp),
+          useFactory: (resolved: ResolvedDuplexOptions) => createBus(resolved.nodeId, resolved.amqp),
           inject: [DUPLEX_OPTIONS],
         },
         {
           provide: REPLICATION_LOG,
-          useFactory: (resolved: ResolvedDuplexOptions) => resolved.log ?? createLog(resolved.nodeId, resolved.amqp),
+          useFactory: (resolved: ResolvedDuplexOptions) => createLog(resolved.nodeId, resolved.amqp),
           inject: [DUPLEX_OPTIONS],
         },
         {

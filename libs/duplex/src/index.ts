@@ -24,5 +24,5 @@ export { ReplicatedStore } from './state/replicated-store';
 export type { IncrementResult, Json } from './state/state-command';
 export { DuplexMetrics } from './metrics/duplex-metrics';
 export { NodeLogger } from './logging/node-logger';
-export type { Bus, BusStats } from './cluster/bus';
-export type { ReplicationLog } from './state/replication-log';
+export type { BusStats } from './cluster/bus';
+export type { LatencySummary } from './cluster/latency-window';
