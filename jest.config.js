@@ -31,6 +31,8 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/broker.global-setup.ts',
       globalTeardown: '<rootDir>/test/support/broker.global-teardown.ts',
     },
+    // Packs the packages and installs them in a fresh folder, as a user would: needs the build, not a broker.
+    { ...common, displayName: 'install', testMatch: ['<rootDir>/test/install/**/*.e2e-spec.ts'] },
     // Containers only: docker compose with the images docker/standins/build.sh makes where no registry is reachable.
     { ...common, displayName: 'compose', testMatch: ['<rootDir>/test/compose/**/*.e2e-spec.ts'] },
   ],

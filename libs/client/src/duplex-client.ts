@@ -1,16 +1,7 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import {
-  type Ack,
-  type CallbackFrame,
-  type CallbacksOf,
-  type CallFrame,
-  type ContractDefinition,
-  DuplexError,
-  EVENTS,
-  type OperationsOf,
-  type SessionFrame,
-  type WireError,
-} from '@nest-duplex/protocol';
+import type { CallbacksOf, ContractDefinition, OperationsOf } from '@nest-duplex/protocol';
+// At run time only the wire entry: the contract builders (and zod) stay out of a browser bundle.
+import { type Ack, type CallbackFrame, type CallFrame, DuplexError, EVENTS, type SessionFrame, type WireError } from '@nest-duplex/protocol/wire';
 
 type AnyFunction = (...args: never[]) => unknown;
 

@@ -1,5 +1,5 @@
 import { ErrorCode, isErrorCode } from './error-codes';
-import type { WireError } from './wire';
+import type { WireError } from './frames';
 
 /**
  * The one error type that crosses the wire. Handlers throw it to answer a
