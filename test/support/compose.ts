@@ -24,12 +24,13 @@ export class ComposeProject {
     } catch (error) {
       throw new Error(`No Docker engine answers (${(error as Error).message.split('\n')[0]}): ${how}.`);
     }
+    const command = await composeCommand();
     const missing: string[] = [];
     for (const image of BASE_IMAGES) {
       await run('docker', ['image', 'inspect', image]).catch(() => missing.push(image));
     }
     if (missing.length > 0) throw new Error(`Docker lacks ${missing.join(', ')}: pull them, or ${how}.`);
-    return new ComposeProject(await composeCommand(how), name, env);
+    return new ComposeProject(command, name, env);
   }
 
   async compose(...args: string[]): Promise<string> {
@@ -48,15 +49,16 @@ export class ComposeProject {
   }
 }
 
-/** `docker compose` (v2) when present, else `docker-compose` (v1.29+ reads the same file). */
-async function composeCommand(how: string): Promise<string[]> {
-  for (const command of [['docker', 'compose'], ['docker-compose']]) {
-    try {
-      await run(command[0], [...command.slice(1), 'version']);
-      return command;
-    } catch {
-      // try the next
-    }
+/**
+ * `docker compose` (v2) when present, else `docker-compose` (v1.29, Debian's: it reads the same file),
+ * as scripts/compose.sh decides for everyone who runs compose here; its message says what to install.
+ */
+async function composeCommand(): Promise<string[]> {
+  try {
+    const { stdout } = await run('bash', [join(ROOT, 'scripts', 'compose.sh'), '--which']);
+    return stdout.trim().split(' ');
+  } catch (error) {
+    const { stderr, message } = error as { stderr?: string; message: string };
+    throw new Error((stderr || message).trim());
   }
-  throw new Error(`Neither "docker compose" nor "docker-compose" runs: ${how}.`);
 }
