@@ -63,8 +63,7 @@ function fail(message) {
 /** The library's own names for the topology (one place: amqp-topology.ts), from the build. */
 function library() {
   try {
-    const { topology, removeTopology } = require(join(dist, 'libs', 'duplex', 'src', 'cluster', 'amqp-topology.js'));
-    const { REAPER_QUEUE } = require(join(dist, 'libs', 'duplex', 'src', 'presence', 'cluster-presence.js'));
+    const { topology, removeTopology, REAPER_QUEUE } = require('@nest-duplex/server/internal');
     return { topology, removeTopology, REAPER_QUEUE };
   } catch (error) {
     fail(`the build is missing (${error.message.split('\n')[0]}): run npm run build first, or npm run cluster, which builds`);
