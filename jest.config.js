@@ -29,6 +29,7 @@ module.exports = {
       displayName: 'cluster',
       testMatch: ['<rootDir>/test/cluster/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/broker.global-setup.ts',
+      setupFiles: ['<rootDir>/test/support/broker.required.ts'],
       globalTeardown: '<rootDir>/test/support/broker.global-teardown.ts',
     },
     // Packs the packages and installs them in a fresh folder, as a user would: needs the build, not a broker.

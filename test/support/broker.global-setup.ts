@@ -1,8 +1,9 @@
 /**
  * Gives the cluster suites a RabbitMQ: `AMQP_URL` when set (CI uses the
  * machine's broker), else one started with testcontainers
- * (`RABBITMQ_IMAGE`, default rabbitmq:3.10-management). With neither, the run
- * fails and says how to get one: a suite that needs a broker never skips.
+ * (`RABBITMQ_IMAGE`, default rabbitmq:3.10-management). With neither, every
+ * cluster suite fails and says how to get one (broker.required.ts): a suite
+ * that needs a broker never skips, and the suites that need none still run.
  */
 import * as amqp from 'amqplib';
 
@@ -14,6 +15,16 @@ declare global {
 }
 
 export default async function setup(): Promise<void> {
+  try {
+    await findBroker();
+  } catch (error) {
+    // Read by every cluster suite's setup file, in this process or a worker it forks.
+    process.env.DUPLEX_TEST_NO_BROKER = (error as Error).message;
+    console.error(`\ncluster suites: no broker; they will fail.\n${(error as Error).message}`);
+  }
+}
+
+async function findBroker(): Promise<void> {
   // Each run names its exchanges and queues with its own prefix, so runs
   // sharing a broker, and what earlier runs left behind, never meet.
   process.env.AMQP_TEST_RUN ??= `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
