@@ -1,23 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { topology } from './cluster/amqp-topology';
+
+/** RabbitMQ settings. Without a `url` the node runs alone, on the in-process memory bus and log. */
+export interface DuplexAmqpOptions {
+  /** Default `AMQP_URL`. */
+  url?: string;
+  /** Prefix of every exchange and queue; clusters sharing a broker need their own. Default `AMQP_PREFIX`, else "duplex". */
+  prefix?: string;
+  /** Cap of the reconnect backoff (ms). Default `AMQP_MAX_BACKOFF_MS`, else 5000. */
+  maxBackoffMs?: number;
+  /** How long a node's inbox outlives its broker connection (ms); a node back within it loses nothing. Default `AMQP_INBOX_TTL_MS`, else 60000. */
+  inboxTtlMs?: number;
+}
+
+/** The shared state's stream (with RabbitMQ). */
+export interface DuplexStateOptions {
+  /** Entries between snapshots. Default `STATE_SNAPSHOT_EVERY`, else 1000. */
+  snapshotEvery?: number;
+  /** How long the stream keeps entries (`x-max-age`, e.g. "7D", "12h"). Default `STATE_RETENTION`, else "7D". */
+  retention?: string;
+}
+
 export interface DuplexOptions {
   /** This node's id on the bus. Default: `NODE_ID`, else a random id. */
   nodeId?: string;
-  /**
-   * RabbitMQ: with a `url` (default `AMQP_URL`) the bus and the shared state's log run on it; without one,
-   * on the in-process memory bus and log (a single node). `prefix` (of every exchange and queue) defaults
-   * to `AMQP_PREFIX`, else "duplex".
-   */
-  amqp?: { url?: string; prefix?: string };
-  /** Secret that signs session resume tokens; every node of a cluster must share it. Default: `DUPLEX_SECRET`, else random. */
+  amqp?: DuplexAmqpOptions;
+  state?: DuplexStateOptions;
+  /** Signs session resume tokens; every node of a cluster must share it. Default: `DUPLEX_SECRET`; random only for a node without a broker. */
   secret?: string;
-  /** How long a disconnected session waits for its client to resume before it ends (ms). */
+  /** How long a disconnected session waits for its client to resume before it ends (ms). Default `SESSION_GRACE_MS`, else 5000. */
   sessionGraceMs?: number;
-  /** Default wait for a request-reply callback's answer (ms). */
+  /** Default wait for a request-reply callback's answer (ms). Default `CALLBACK_TIMEOUT_MS`, else 10000. */
   callbackTimeoutMs?: number;
-  /** Largest `call` frame accepted, as JSON bytes; larger ones get BAD_REQUEST. */
+  /** Largest call arguments, as UTF-8 bytes of their JSON; larger ones get BAD_REQUEST. Default 65536. */
   maxCallBytes?: number;
-  /** Calls a session may have queued before new ones get UNAVAILABLE; also how many call outcomes it remembers for resends. */
+  /** Calls a session may have queued before new ones get UNAVAILABLE; also how many call outcomes it remembers for resends. Default 256. */
   maxPendingCalls?: number;
-  /** One-way callbacks kept per session to replay to a client that resumes. */
+  /** One-way callbacks kept per session to replay to a client that resumes. Default 1000. */
   replayWindow?: number;
   /**
    * Checks the handshake's `auth.token`; returns the session's identity or
@@ -25,34 +44,96 @@ export interface DuplexOptions {
    * Without it every client is anonymous.
    */
   authenticate?: (token: string | undefined) => unknown | Promise<unknown>;
-  /** Socket.IO path. */
+  /** Socket.IO path. Default "/socket.io". */
   path?: string;
-  /** How often a node tells the cluster it is alive (ms). */
+  /** How often a node tells the cluster it is alive (ms). Default `HEARTBEAT_MS`, else 1000. */
   heartbeatMs?: number;
-  /** A node silent this long is dead; its sessions then get `sessionGraceMs` to resume elsewhere (ms). */
+  /** A node silent this long is dead; its sessions then get `sessionGraceMs` to resume elsewhere (ms). Default `HEARTBEAT_TIMEOUT_MS`, else 3000. */
   heartbeatTimeoutMs?: number;
 }
 
-export type ResolvedDuplexOptions = Required<Omit<DuplexOptions, 'authenticate' | 'amqp'>> & Pick<DuplexOptions, 'authenticate' | 'amqp'>;
+export type ResolvedAmqpOptions = Required<DuplexAmqpOptions>;
+
+export interface ResolvedDuplexOptions extends Required<Omit<DuplexOptions, 'authenticate' | 'amqp' | 'state'>> {
+  authenticate?: DuplexOptions['authenticate'];
+  /** Null: no broker, one node on the memory bus. */
+  amqp: ResolvedAmqpOptions | null;
+  state: Required<DuplexStateOptions>;
+}
 
 export const DUPLEX_OPTIONS = Symbol('duplex:options');
 
+/** Options that do not make sense, alone or together: the node refuses to start. */
+export class DuplexOptionsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid DuplexModule options:\n- ${problems.join('\n- ')}`);
+    this.name = 'DuplexOptionsError';
+  }
+}
+
+/**
+ * The one place that reads the environment: an option given in code wins,
+ * else its variable, else the default. Then checks the options together.
+ */
 export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = process.env): ResolvedDuplexOptions {
-  const number = (value: string | undefined, fallback: number) => {
-    const parsed = value === undefined ? NaN : Number(value);
-    return Number.isFinite(parsed) && parsed >= 0 ? parsed : fallback;
+  const problems: string[] = [];
+  const number = (name: string, value: number | undefined, variable: string | undefined, fallback: number, min = 0): number => {
+    const raw = value ?? (env[variable ?? ''] === undefined || env[variable ?? ''] === '' ? undefined : Number(env[variable!]));
+    if (raw === undefined) return fallback;
+    if (!Number.isFinite(raw) || raw < min) {
+      problems.push(`${name}${variable ? ` (${variable})` : ''} is ${value ?? JSON.stringify(env[variable!])}; it must be a number of at least ${min}`);
+      return fallback;
+    }
+    return raw;
   };
-  return {
-    ...options,
-    nodeId: options.nodeId ?? env.NODE_ID ?? `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    secret: options.secret ?? env.DUPLEX_SECRET ?? require('node:crypto').randomBytes(32).toString('hex'),
-    sessionGraceMs: options.sessionGraceMs ?? number(env.SESSION_GRACE_MS, 5_000),
-    callbackTimeoutMs: options.callbackTimeoutMs ?? number(env.CALLBACK_TIMEOUT_MS, 10_000),
-    maxCallBytes: options.maxCallBytes ?? 64 * 1024,
-    maxPendingCalls: options.maxPendingCalls ?? 256,
-    replayWindow: options.replayWindow ?? 1_000,
+  const url = options.amqp?.url ?? (env.AMQP_URL || undefined);
+  const amqp: ResolvedAmqpOptions | null = url
+    ? {
+        url,
+        prefix: options.amqp?.prefix ?? (env.AMQP_PREFIX || topology.defaultPrefix),
+        maxBackoffMs: number('amqp.maxBackoffMs', options.amqp?.maxBackoffMs, 'AMQP_MAX_BACKOFF_MS', 5_000, 1),
+        inboxTtlMs: number('amqp.inboxTtlMs', options.amqp?.inboxTtlMs, 'AMQP_INBOX_TTL_MS', 60_000, 1),
+      }
+    : null;
+  const secret = options.secret ?? (env.DUPLEX_SECRET || undefined);
+  const resolved: ResolvedDuplexOptions = {
+    authenticate: options.authenticate,
+    nodeId: options.nodeId ?? (env.NODE_ID || `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`),
+    amqp,
+    state: {
+      snapshotEvery: number('state.snapshotEvery', options.state?.snapshotEvery, 'STATE_SNAPSHOT_EVERY', 1_000, 1),
+      retention: options.state?.retention ?? (env.STATE_RETENTION || '7D'),
+    },
+    secret: secret ?? randomBytes(32).toString('hex'),
+    sessionGraceMs: number('sessionGraceMs', options.sessionGraceMs, 'SESSION_GRACE_MS', 5_000),
+    callbackTimeoutMs: number('callbackTimeoutMs', options.callbackTimeoutMs, 'CALLBACK_TIMEOUT_MS', 10_000, 1),
+    maxCallBytes: number('maxCallBytes', options.maxCallBytes, undefined, 64 * 1024, 1),
+    maxPendingCalls: number('maxPendingCalls', options.maxPendingCalls, undefined, 256, 1),
+    replayWindow: number('replayWindow', options.replayWindow, undefined, 1_000, 0),
     path: options.path ?? '/socket.io',
-    heartbeatMs: options.heartbeatMs ?? number(env.HEARTBEAT_MS, 1_000),
-    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? number(env.HEARTBEAT_TIMEOUT_MS, 3_000),
+    heartbeatMs: number('heartbeatMs', options.heartbeatMs, 'HEARTBEAT_MS', 1_000, 1),
+    heartbeatTimeoutMs: number('heartbeatTimeoutMs', options.heartbeatTimeoutMs, 'HEARTBEAT_TIMEOUT_MS', 3_000, 1),
   };
+  problems.push(...conflicts(resolved, secret !== undefined));
+  if (problems.length > 0) throw new DuplexOptionsError(problems);
+  return resolved;
+}
+
+function conflicts(o: ResolvedDuplexOptions, secretGiven: boolean): string[] {
+  const problems: string[] = [];
+  if (o.heartbeatTimeoutMs < 2 * o.heartbeatMs) {
+    problems.push(
+      `heartbeatTimeoutMs (${o.heartbeatTimeoutMs}) must be at least twice heartbeatMs (${o.heartbeatMs}): one late heartbeat would declare a live node dead`,
+    );
+  }
+  if (o.amqp && !secretGiven) {
+    problems.push('a node on a broker needs secret (DUPLEX_SECRET), the same on every node: with a random one, no session could resume on another node');
+  }
+  if (o.amqp && o.amqp.inboxTtlMs <= o.heartbeatTimeoutMs) {
+    problems.push(
+      `amqp.inboxTtlMs (${o.amqp.inboxTtlMs}) must exceed heartbeatTimeoutMs (${o.heartbeatTimeoutMs}): a node's inbox would expire before the cluster even noticed it gone`,
+    );
+  }
+  if (!o.path.startsWith('/')) problems.push(`path (${JSON.stringify(o.path)}) must start with "/"`);
+  return problems;
 }

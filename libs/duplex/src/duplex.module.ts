@@ -1,8 +1,9 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BUS } from './cluster/bus';
 import { createBus } from './cluster/create-bus';
-import { DUPLEX_OPTIONS, DuplexOptions, ResolvedDuplexOptions, resolveOptions } from './duplex-options';
+import { ConfigurableDuplexModule, DUPLEX_ASYNC_OPTIONS_TYPE, DUPLEX_MODULE_OPTIONS, DUPLEX_OPTIONS_TYPE } from './duplex.module-definition';
+import { DUPLEX_OPTIONS, type DuplexOptions, type ResolvedDuplexOptions, resolveOptions } from './duplex-options';
 import { DuplexGateway } from './gateway/duplex-gateway';
 import { DuplexMetrics } from './metrics/duplex-metrics';
 import { DuplexContext } from './runtime/duplex-context';
@@ -13,41 +14,35 @@ import { ReplicatedStore } from './state/replicated-store';
 import { REPLICATION_LOG, type ReplicationLog } from './state/replication-log';
 
 /**
- * Import once in the root module. Services are ordinary providers marked with
- * @DuplexService in any module; the node finds them at start-up.
+ * Import once in the root module, with `forRoot(options)` or
+ * `forRootAsync({ imports, useFactory, inject })`. Services are ordinary
+ * providers marked with @DuplexService in any module; the node finds them at
+ * start-up. Global unless `isGlobal: false`.
  */
-@Module({})
-export class DuplexModule {
-  static forRoot(options: DuplexOptions = {}): DynamicModule {
-    return {
-      module: DuplexModule,
-      global: true,
-      imports: [DiscoveryModule],
-      providers: [
-        // A factory, so the environment is read when the app starts, not when its module file is imported.
-        { provide: DUPLEX_OPTIONS, useFactory: () => resolveOptions(options) },
-        {
-          provide: BUS,
-          useFactory: (resolved: ResolvedDuplexOptions) => createBus(resolved.nodeId, resolved.amqp),
-          inject: [DUPLEX_OPTIONS],
-        },
-        {
-          provide: REPLICATION_LOG,
-          useFactory: (resolved: ResolvedDuplexOptions) => createLog(resolved.nodeId, resolved.amqp),
-          inject: [DUPLEX_OPTIONS],
-        },
-        {
-          provide: ReplicatedStore,
-          useFactory: (log: ReplicationLog) => new ReplicatedStore(log),
-          inject: [REPLICATION_LOG],
-        },
-        DuplexNode,
-        DuplexContext,
-        DuplexGateway,
-        DuplexMetrics,
-        DuplexHealth,
-      ],
-      exports: [DuplexContext, DuplexNode, ReplicatedStore, DuplexMetrics, DuplexHealth, DUPLEX_OPTIONS],
-    };
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    // Resolved when the app starts (not when a module file is imported), and refused there if inconsistent.
+    { provide: DUPLEX_OPTIONS, useFactory: (options: DuplexOptions) => resolveOptions(options), inject: [DUPLEX_MODULE_OPTIONS] },
+    { provide: BUS, useFactory: (o: ResolvedDuplexOptions) => createBus(o.nodeId, o.amqp), inject: [DUPLEX_OPTIONS] },
+    { provide: REPLICATION_LOG, useFactory: (o: ResolvedDuplexOptions) => createLog(o.nodeId, o.amqp, o.state), inject: [DUPLEX_OPTIONS] },
+    { provide: ReplicatedStore, useFactory: (log: ReplicationLog) => new ReplicatedStore(log), inject: [REPLICATION_LOG] },
+    DuplexNode,
+    DuplexContext,
+    DuplexGateway,
+    DuplexMetrics,
+    DuplexHealth,
+  ],
+  exports: [DuplexContext, ReplicatedStore, DuplexMetrics, DuplexHealth],
+})
+export class DuplexModule extends ConfigurableDuplexModule {
+  /** Options in code; whatever is left out comes from the environment (README, Configuration). */
+  static forRoot(options: typeof DUPLEX_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /** Options from other providers, e.g. `{ imports: [ConfigModule], inject: [ConfigService], useFactory: (config) => ({ … }) }`. */
+  static forRootAsync(options: typeof DUPLEX_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return super.forRootAsync(options);
   }
 }

@@ -14,7 +14,7 @@ export {
   type TopicProxy,
 } from '@nest-duplex/protocol';
 export { DuplexModule } from './duplex.module';
-export type { DuplexOptions } from './duplex-options';
+export { DuplexOptionsError, type DuplexAmqpOptions, type DuplexOptions, type DuplexStateOptions } from './duplex-options';
 export { DuplexService } from './contracts/duplex-service.decorator';
 export type { OnSessionEnd, SessionInfo } from './contracts/session-info';
 export { DuplexContext } from './runtime/duplex-context';

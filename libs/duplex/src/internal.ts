@@ -8,7 +8,7 @@ export { MemoryBroker, MemoryBus } from './cluster/memory-bus';
 export { AmqpBus } from './cluster/amqp-bus';
 export { createBus } from './cluster/create-bus';
 export { removeTopology, topology } from './cluster/amqp-topology';
-export { DUPLEX_OPTIONS, resolveOptions, type ResolvedDuplexOptions } from './duplex-options';
+export { DUPLEX_OPTIONS, DuplexOptionsError, resolveOptions, type ResolvedDuplexOptions } from './duplex-options';
 export { DuplexNode } from './runtime/duplex-node';
 export type { NodeObserver } from './runtime/node-events';
 export { REAPER_QUEUE } from './presence/cluster-presence';
