@@ -7,9 +7,32 @@ import { beerInventoryContract } from '../apps/demo/src/beer-inventory/beer-inve
 import { echoContract } from '../apps/demo/src/echo/echo.contract';
 import { seatBookingContract } from '../apps/demo/src/seat-booking/seat-booking.contract';
 import { statusContract } from '../apps/demo/src/status/status.contract';
-import { DuplexError } from '@nest-duplex/client';
+import { DuplexClient, DuplexError } from '@nest-duplex/client';
 import { Clients, eventually, settle } from './support/clients';
 import { NodeProcess, startNode } from './support/node-process';
+
+/** JSON of arrays nested `depth` deep around `inner`: `nested(2)` is `[[]]`. */
+const nested = (depth: number, inner = '') => '['.repeat(depth) + inner + ']'.repeat(depth);
+let rawIds = 900_000;
+
+/**
+ * Emits `call` with `frameJson` as the frame, written as raw Socket.IO text: past socket.io-client's
+ * encoder, which recurses (as JSON.stringify does) and cannot send what a client in another language can.
+ */
+function rawCall(client: DuplexClient, frameJson: string): Promise<unknown> {
+  const engine = client.socket.io.engine;
+  const id = ++rawIds;
+  return new Promise((resolve) => {
+    const onMessage = (data: unknown) => {
+      const ack = /^3(\d+)(\[.*)$/s.exec(String(data));
+      if (!ack || Number(ack[1]) !== id) return;
+      engine.off('message', onMessage);
+      resolve((JSON.parse(ack[2]) as unknown[])[0]);
+    };
+    engine.on('message', onMessage);
+    engine.write(`2${id}["call",${frameJson}]`);
+  });
+}
 
 /** One real node on the memory bus, real socket.io-client connections. */
 describe('one node, memory bus', () => {
@@ -36,6 +59,17 @@ describe('one node, memory bus', () => {
         'Call back request from Service 1 Time',
         'Call back request from Service 2 Time',
       ]);
+    });
+
+    it('calls back only the caller', async () => {
+      const others: string[] = [];
+      (await clients.connect(node.url)).service(statusContract, { showStatus: (t) => void others.push(t) });
+      const texts: string[] = [];
+      const status = (await clients.connect(node.url)).service(statusContract, { showStatus: (t) => void texts.push(t) });
+      await status.dataUpdated();
+      await eventually(() => texts.length === 3, 'three showStatus callbacks');
+      await settle();
+      expect(others).toEqual([]);
     });
 
     it('speaks the documented protocol to a client that has only socket.io-client', async () => {
@@ -114,6 +148,29 @@ describe('one node, memory bus', () => {
       expect(await first.party.joinTheParty('erin')).toBe(0);
     });
 
+    it('trims names, keeps a session to one name, tells the guest its own beer runs, and nothing once it left', async () => {
+      const [hostHeard, ivyHeard]: Heard[] = [[], []];
+      const host = await guest(hostHeard);
+      await host.party.getParty();
+      const ivy = await guest(ivyHeard);
+      const start = await ivy.party.joinTheParty('  ivy ');
+      expect((await host.party.getParty()).guests).toContain('ivy');
+      await expect(ivy.party.joinTheParty('ivy-2')).rejects.toMatchObject({ code: 'CONFLICT' });
+      await ivy.party.makeBeerRun('ivy', 1);
+      await eventually(() => ivyHeard.length === 1 && hostHeard.length === 2, 'the beer run');
+      expect(hostHeard).toEqual(['joined ivy', `ivy -> ${start + 1}`]);
+      await ivy.party.leaveTheParty(' ivy');
+      await eventually(() => hostHeard.length === 3, 'the leave');
+      expect(hostHeard[2]).toBe('left ivy');
+      await expect(ivy.party.drinkBeer('ivy')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await host.party.joinTheParty('jack');
+      await host.party.drinkBeer('jack');
+      await settle();
+      // The caller hears its own beer run, not its own join or leave, and no news after it left.
+      expect(ivyHeard).toEqual([`ivy -> ${start + 1}`]);
+      expect(hostHeard).toEqual(['joined ivy', `ivy -> ${start + 1}`, 'left ivy', `jack -> ${start}`]);
+    });
+
     it('lets a watcher read the party and hear its news without joining', async () => {
       const seen: Heard = [];
       const watcher = await guest(seen);
@@ -182,6 +239,47 @@ describe('one node, memory bus', () => {
     });
   });
 
+  describe('seat booking rules', () => {
+    it('maps 100 seats, books in hall order, refuses its own booked seat, and tells the releaser and others of releases', async () => {
+      const show = `rules-${Date.now()}`;
+      const heard: string[] = [];
+      const seats = (await clients.connect(node.url)).service(seatBookingContract, {
+        seatSelected: (id, seat) => void heard.push(`${id} selected ${seat}`),
+        seatReleased: (id, seat) => void heard.push(`${id} released ${seat}`),
+        seatBooked: (id, seat) => void heard.push(`${id} booked ${seat}`),
+      });
+      const map = await seats.getSeatMap(show);
+      expect(map.showId).toBe(show);
+      expect(Object.keys(map.seats)).toHaveLength(100);
+      expect(Object.keys(map.seats).slice(0, 11)).toEqual(['A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8', 'A9', 'A10', 'B1']);
+      expect(Object.values(map.seats).every((state) => state === 'free')).toBe(true);
+      expect(await seats.bookSeats(show)).toEqual([]);
+      await expect(seats.releaseSeat(show, 'C3')).resolves.toBeUndefined(); // free: nothing to do
+      expect(await seats.selectSeat(show, 'C3')).toBe(true);
+      await seats.releaseSeat(show, 'C3');
+      await eventually(() => heard.length === 1, 'the release, told to the releaser too');
+      expect(await seats.selectSeat(show, 'J10')).toBe(true);
+      expect(await seats.selectSeat(show, 'B2')).toBe(true);
+      expect(await seats.bookSeats(show)).toEqual(['B2', 'J10']);
+      expect(await seats.selectSeat(show, 'J10')).toBe(false); // booked, by the caller itself
+      expect((await seats.getSeatMap(show)).seats).toMatchObject({ B2: 'booked', J10: 'booked', C3: 'free' });
+
+      // Another session's selection, and its release when that session ends.
+      const leaverClient = await clients.connect(node.url);
+      expect(await leaverClient.service(seatBookingContract).selectSeat(show, 'D4')).toBe(true);
+      leaverClient.close();
+      await eventually(() => heard.length === 3, 'the leaver\'s selection and its release');
+      expect(heard).toEqual([`${show} released C3`, `${show} selected D4`, `${show} released D4`]);
+    });
+  });
+
+  describe('echo', () => {
+    it('tells the caller its session id and the node it is on', async () => {
+      const client = await clients.connect(node.url);
+      expect(await client.service(echoContract).whoAmI()).toEqual({ sessionId: client.sessionId, nodeId: node.nodeId });
+    });
+  });
+
   describe('request-reply callbacks', () => {
     it('returns the client\'s answer to an operation that asked its own caller, without deadlock', async () => {
       const client = await clients.connect(node.url);
@@ -220,6 +318,54 @@ describe('one node, memory bus', () => {
       });
       await expect(echo.askCaller('yes')).resolves.toBe('later, yes');
       await expect(echo.askCaller('no')).rejects.toMatchObject({ code: 'FORBIDDEN', message: 'not telling' });
+    });
+
+    it('turns a malformed answer into BAD_REQUEST for the service that asked (here, back to the caller)', async () => {
+      // A raw client that answers each request-reply callback with the next raw ack payload.
+      const raw = io(node.url, { transports: ['websocket'], reconnection: false });
+      const answers: string[] = [];
+      raw.io.engine.on('message', (data: unknown) => {
+        const request = /^2(\d+)\["callback",/.exec(String(data));
+        if (request) raw.io.engine.write(`3${request[1]}[${answers.shift()}]`);
+      });
+      try {
+        await new Promise((r) => raw.once('session', r));
+        const ask = async (answer: string) => {
+          answers.push(answer);
+          return raw.timeout(5_000).emitWithAck('call', { service: 'echo', op: 'askCaller', args: ['q'] });
+        };
+        const malformed = [
+          'null',
+          '"yes"',
+          '{"ok":"true","result":"yes"}',
+          '{"ok":false}',
+          '{"ok":false,"error":"boom"}',
+          '{"ok":false,"error":null}',
+          '{"ok":false,"error":{"message":"no code"}}',
+          '{"ok":false,"error":{"code":"NOPE","message":"unknown code"}}',
+          '{"ok":false,"error":{"code":409,"message":"numeric code"}}',
+          // A result its contract does not allow (echo.answer answers a string).
+          '{"ok":true,"result":42}',
+          // Nested past the limit: 10,000 deep would overflow a recursive copy of the reply.
+          `{"ok":true,"result":${nested(65)}}`,
+          `{"ok":true,"result":${nested(10_000)}}`,
+        ];
+        for (const answer of malformed) {
+          expect([answer.slice(0, 60), await ask(answer)]).toEqual([
+            answer.slice(0, 60),
+            { ok: false, error: { code: 'BAD_REQUEST', message: expect.stringContaining('client answered echo.answer with') } },
+          ]);
+        }
+        // Well-formed answers still pass: a known code (its message optional), or a result.
+        expect(await ask('{"ok":false,"error":{"code":"CONFLICT","message":"taken"}}')).toEqual({
+          ok: false,
+          error: { code: 'CONFLICT', message: 'taken' },
+        });
+        expect(await ask('{"ok":false,"error":{"code":"FORBIDDEN"}}')).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+        expect(await ask('{"ok":true,"result":"fine"}')).toEqual({ ok: true, result: 'fine' });
+      } finally {
+        raw.close();
+      }
     });
 
     it('answers UNKNOWN_OPERATION when the client does not implement the callback', async () => {
@@ -268,6 +414,29 @@ describe('one node, memory bus', () => {
       ['an empty name', { service: 'beer-inventory', op: 'joinTheParty', args: ['  '] }, 'INVALID_ARGUMENTS'],
       ['an out-of-range number', { service: 'beer-inventory', op: 'makeBeerRun', args: ['a', -1] }, 'INVALID_ARGUMENTS'],
       ['a malformed seat', { service: 'seat-booking', op: 'selectSeat', args: ['show', 'Z99'] }, 'INVALID_ARGUMENTS'],
+      // The limits docs/protocol.md states, at their edges.
+      ['a 128-character service name', { service: 's'.repeat(128), op: 'dataUpdated', args: [] }, 'UNKNOWN_SERVICE'],
+      ['a 129-character service name', { service: 's'.repeat(129), op: 'dataUpdated', args: [] }, 'BAD_REQUEST'],
+      ['a 128-character op name', { service: 'status', op: 'o'.repeat(128), args: [] }, 'UNKNOWN_OPERATION'],
+      ['a 129-character op name', { service: 'status', op: 'o'.repeat(129), args: [] }, 'BAD_REQUEST'],
+      // ["x…"] is 4 bytes more than its x's: 65,536 bytes pass the size check (and fail the schema), 65,537 do not.
+      ['arguments of 65,536 bytes', { service: 'status', op: 'dataUpdated', args: ['x'.repeat(65_532)] }, 'INVALID_ARGUMENTS'],
+      ['arguments of 65,537 bytes', { service: 'status', op: 'dataUpdated', args: ['x'.repeat(65_533)] }, 'BAD_REQUEST'],
+      ['a 65-character guest name', { service: 'beer-inventory', op: 'joinTheParty', args: ['g'.repeat(65)] }, 'INVALID_ARGUMENTS'],
+      ['a beer run of 0', { service: 'beer-inventory', op: 'makeBeerRun', args: ['a', 0] }, 'INVALID_ARGUMENTS'],
+      ['a beer run of 1,001', { service: 'beer-inventory', op: 'makeBeerRun', args: ['a', 1_001] }, 'INVALID_ARGUMENTS'],
+      ['a beer run of 2.5', { service: 'beer-inventory', op: 'makeBeerRun', args: ['a', 2.5] }, 'INVALID_ARGUMENTS'],
+      ['a 65-character show id', { service: 'seat-booking', op: 'getSeatMap', args: ['s'.repeat(65)] }, 'INVALID_ARGUMENTS'],
+      ['a show id with a space', { service: 'seat-booking', op: 'getSeatMap', args: ['a show'] }, 'INVALID_ARGUMENTS'],
+      ['an empty show id', { service: 'seat-booking', op: 'getSeatMap', args: [''] }, 'INVALID_ARGUMENTS'],
+      ['seat K1', { service: 'seat-booking', op: 'selectSeat', args: ['show', 'K1'] }, 'INVALID_ARGUMENTS'],
+      ['seat A11', { service: 'seat-booking', op: 'selectSeat', args: ['show', 'A11'] }, 'INVALID_ARGUMENTS'],
+      ['seat A0', { service: 'seat-booking', op: 'selectSeat', args: ['show', 'A0'] }, 'INVALID_ARGUMENTS'],
+      ['a lower-case seat', { service: 'seat-booking', op: 'selectSeat', args: ['show', 'a1'] }, 'INVALID_ARGUMENTS'],
+      ['a wait of 5,001 ms', { service: 'echo', op: 'wait', args: [5_001, 'x'] }, 'INVALID_ARGUMENTS'],
+      ['a 65-character tag', { service: 'echo', op: 'wait', args: [0, 't'.repeat(65)] }, 'INVALID_ARGUMENTS'],
+      ['a 1,001-character question', { service: 'echo', op: 'askCaller', args: ['q'.repeat(1_001)] }, 'INVALID_ARGUMENTS'],
+      ['a 129-character session id', { service: 'echo', op: 'askSession', args: ['i'.repeat(129), 'q'] }, 'INVALID_ARGUMENTS'],
     ];
 
     it.each(cases)('answers %s with %s while another client keeps working', async (_, frame, code) => {
@@ -282,14 +451,62 @@ describe('one node, memory bus', () => {
       await expect(bad.service(echoContract).wait(0, 'ok')).resolves.toBe('ok');
     });
 
-    it('answers an unknown event with BAD_REQUEST, and a call without an ack with protocol_error', async () => {
+    it('answers arguments nested more than 64 deep with BAD_REQUEST, 10,000 deep too, and keeps serving', async () => {
+      const client = await clients.connect(node.url);
+      const good = (await clients.connect(node.url)).service(echoContract);
+      const call = (argsJson: string) => rawCall(client, `{"service":"echo","op":"wait","args":${argsJson}}`);
+      // 64 deep, `args` itself counted, passes the depth check and fails the schema.
+      expect(await call(nested(64))).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENTS' } });
+      const tooDeep = { ok: false, error: { code: 'BAD_REQUEST', message: 'call arguments nest more than 64 arrays and objects deep' } };
+      expect(await call(nested(65))).toEqual(tooDeep);
+      expect(await call(nested(10_000))).toEqual(tooDeep);
+      expect(await call(`[0,${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}]`)).toEqual(tooDeep);
+      // A deep frame that is not even a call's shape is still BAD_REQUEST.
+      expect(await rawCall(client, nested(10_000))).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+      await expect(client.service(echoContract).wait(0, 'still here')).resolves.toBe('still here');
+      await expect(good.wait(0, 'fine')).resolves.toBe('fine');
+    });
+
+    it('counts the UTF-8 bytes of the arguments\' compact JSON, not characters or the frame\'s text', async () => {
+      const client = await clients.connect(node.url);
+      const call = (argsJson: string) => rawCall(client, `{"service":"status","op":"dataUpdated","args":${argsJson}}`);
+      // é is 2 bytes in UTF-8: 32,766 of them and ["…"] are 65,536 bytes, 32,767 are 65,538.
+      expect(await call(JSON.stringify(['é'.repeat(32_766)]))).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENTS' } });
+      expect(await call(JSON.stringify(['é'.repeat(32_767)]))).toEqual({
+        ok: false,
+        error: { code: 'BAD_REQUEST', message: 'call arguments are 65538 bytes; the limit is 65536' },
+      });
+      // Sent as the escape \u00e9 (6 bytes each) it counts as é; whitespace between tokens does not count.
+      expect(await call(`["${'\\u00e9'.repeat(32_766)}"]`)).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENTS' } });
+      expect(await call(`["${'\\u00e9'.repeat(32_767)}"]`)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+      expect(await call(`[ "${'x'.repeat(65_532)}"${' '.repeat(10_000)}]`)).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENTS' } });
+    });
+
+    it('refuses a session\'s call past 256 pending with UNAVAILABLE; concurrent operations are not counted', async () => {
+      const echo = (await clients.connect(node.url)).service(echoContract);
+      const first = echo.wait(1_500, 'first');
+      const queued = Array.from({ length: 255 }, (_, i) => echo.wait(0, `queued ${i}`));
+      const over = echo.wait(0, 'over');
+      const beside = echo.waitConcurrently(0, 'beside');
+      await expect(over).rejects.toMatchObject({ code: 'UNAVAILABLE', message: 'more than 256 calls pending for this session' });
+      await expect(beside).resolves.toBe('beside');
+      await expect(first).resolves.toBe('first');
+      expect(await Promise.all(queued)).toHaveLength(255);
+      await expect(echo.wait(0, 'after')).resolves.toBe('after');
+    });
+
+    it('answers an unknown event or a call of two frames with BAD_REQUEST, and either without an ack with protocol_error', async () => {
       const errors: unknown[] = [];
       const client = await clients.connect(node.url, { onError: (e) => void errors.push(e) });
       const ack = await client.socket.timeout(5_000).emitWithAck('hello', { x: 1 });
       expect(ack).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
-      client.socket.emit('call', { service: 'status', op: 'dataUpdated', args: [] });
+      const frame = { service: 'status', op: 'dataUpdated', args: [] };
+      expect(await client.socket.timeout(5_000).emitWithAck('call', frame, frame)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+      client.socket.emit('call', frame);
       await eventually(() => errors.length === 1, 'protocol_error');
-      expect(errors[0]).toMatchObject({ code: 'BAD_REQUEST' });
+      client.socket.emit('hello', { x: 1 });
+      await eventually(() => errors.length === 2, 'protocol_error');
+      expect(errors).toEqual([expect.objectContaining({ code: 'BAD_REQUEST' }), expect.objectContaining({ code: 'BAD_REQUEST' })]);
     });
 
     it('drops only the connection that sends a frame over the transport limit', async () => {
@@ -299,6 +516,43 @@ describe('one node, memory bus', () => {
       flooder.socket.emit('call', { service: 'status', op: 'dataUpdated', args: ['x'.repeat(2_000_000)] }, () => undefined);
       await gone;
       await expect(good.wait(0, 'fine')).resolves.toBe('fine');
+      await eventually(() => /WARN.*connection closed: a frame over the transport limit \(maxHttpBufferSize, 1000000 bytes\)/.test(node.output()), 'the log line');
+      // With HTTP long-polling the limit is on each request's body.
+      const open = await (await fetch(`${node.url}/socket.io/?EIO=4&transport=polling`)).text();
+      const { sid } = JSON.parse(open.slice(1)) as { sid: string };
+      const post = (body: string) => fetch(`${node.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body });
+      expect((await post('4' + 'x'.repeat(1_000_000))).status).toBe(413);
+    });
+
+    it('closes only a connection that sends a frame that is not JSON, logs that once per 10 s however many, and keeps serving', async () => {
+      // A node of its own: the log's window is fresh, whatever the other tests sent.
+      const own = await startNode({ AMQP_URL: '' });
+      const local = new Clients();
+      try {
+        const good = (await local.connect(own.url)).service(echoContract);
+        const closedAfter = async (send: (client: DuplexClient) => void) => {
+          const client = await local.connect(own.url);
+          const gone = new Promise((r) => client.socket.on('disconnect', r));
+          send(client);
+          await gone;
+        };
+        // What a client that writes bare NaN (Python's json does) sends.
+        await closedAfter((c) => c.socket.io.engine.write('20["call",{"service":"echo","op":"wait","args":[NaN,"x"]}]'));
+        await eventually(() => /WARN.*connection closed: a frame that is not a valid Socket\.IO packet/.test(own.output()), 'the log line');
+        // A flood of them, and a WebSocket message that is not even an Engine.IO packet.
+        for (let i = 0; i < 20; i++) await closedAfter((c) => c.socket.io.engine.write('2["call",NaN]'));
+        await closedAfter((c) => (c.socket.io.engine.transport as unknown as { ws: { send(data: string): void } }).ws.send('not a packet'));
+        await expect(good.wait(0, 'fine')).resolves.toBe('fine');
+        await expect((await local.connect(own.url)).service(echoContract).wait(0, 'new')).resolves.toBe('new');
+        await settle();
+        expect(own.output().match(/connection closed:/g)).toHaveLength(1);
+        // A request Engine.IO refuses before any connection is logged as well.
+        expect((await fetch(`${own.url}/socket.io/?EIO=4&transport=polling&sid=unknown`)).status).toBe(400);
+        await eventually(() => /WARN.*refused an Engine\.IO request: Session ID unknown/.test(own.output()), 'the refusal\'s log line');
+      } finally {
+        local.closeAll();
+        await own.stop();
+      }
     });
 
     it('refuses a malformed handshake with connect_error BAD_REQUEST', async () => {

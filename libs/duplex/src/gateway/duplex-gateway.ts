@@ -6,6 +6,7 @@ import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import { DuplexError, EVENTS, HandshakeAuth, PROTOCOL_VERSION, SessionFrame } from '@nest-duplex/protocol';
 import { DuplexNode } from '../runtime/duplex-node';
 import type { Session } from '../runtime/session';
+import { RateLimitedLog } from './rate-limited-log';
 import { SessionToken } from './session-token';
 import { SocketConnection } from './socket-connection';
 
@@ -35,6 +36,10 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger(DuplexGateway.name);
   private readonly tokens: SessionToken;
   private io: Server | null = null;
+  /** Bad input is logged, but a flood of it costs the log at most one line per window and kind. */
+  private readonly closedLog = new RateLimitedLog((line) => this.logger.warn(line));
+  private readonly refusedLog = new RateLimitedLog((line) => this.logger.warn(line));
+  private readonly rejectedLog = new RateLimitedLog((line) => this.logger.warn(line));
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -48,6 +53,11 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     return this.io;
   }
 
+  /** The transport's frame limit (Socket.IO's maxHttpBufferSize), in bytes. */
+  get maxFrameBytes(): number {
+    return Math.max(1_000_000, this.options.maxCallBytes * 4);
+  }
+
   onApplicationBootstrap(): void {
     const httpServer = this.adapterHost.httpAdapter?.getHttpServer();
     if (!httpServer) throw new Error('DuplexModule needs an HTTP application (NestFactory.create)');
@@ -55,9 +65,13 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       path: this.options.path,
       // Transport guard only: frames over it close the connection, so it sits
       // well above maxCallBytes, which answers an oversized call with an ack.
-      maxHttpBufferSize: Math.max(1_000_000, this.options.maxCallBytes * 4),
+      maxHttpBufferSize: this.maxFrameBytes,
       cors: { origin: true },
     } as Partial<ServerOptions> as ServerOptions) as Server;
+    // Requests Engine.IO refused before any connection (unknown transport or session id, bad handshake).
+    this.io.engine.on('connection_error', (error: { code?: unknown; message?: unknown }) => {
+      this.rejectedLog.note(`refused an Engine.IO request: ${String(error.message)} (code ${String(error.code)})`);
+    });
     this.io.use((socket, next) => {
       this.handshake(socket).then(
         () => next(),
@@ -140,7 +154,14 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       if (args.length !== 1) return this.refuse(socket, ack, 'a call carries exactly one frame');
       void this.node.dispatcher.dispatch(session, args[0]).then(ack);
     });
-    socket.on('disconnect', (reason) => {
+    // Socket.IO reports a frame it cannot decode (not JSON, say) as an error, then closes the connection.
+    let undecodable: string | undefined;
+    socket.on('error', (error: unknown) => {
+      if (error instanceof Error) undecodable = error.message;
+    });
+    socket.on('disconnect', (reason, description) => {
+      const why = closedFor(reason, description, undecodable, this.maxFrameBytes);
+      if (why) this.closedLog.note(`session ${session.id}: connection closed: ${why}`);
       // A client that closes its socket on purpose ends its session now; a
       // lost transport gets the grace period to come back.
       this.node.sessions.detach(session, connection, reason === 'client namespace disconnect');
@@ -148,11 +169,21 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private refuse(socket: Socket, ack: ((a: unknown) => void) | undefined, message: string): void {
-    this.logger.warn(`session ${(socket.data as SocketData).session.id}: ${message}`);
+    this.refusedLog.note(`session ${(socket.data as SocketData).session.id}: ${message}`);
     const error = { code: 'BAD_REQUEST' as const, message };
     if (ack) ack({ ok: false, error });
     else socket.emit(EVENTS.protocolError, error);
   }
+}
+
+/** Why a connection was closed for what its client sent, or undefined for an ordinary close. */
+function closedFor(reason: string, description: unknown, undecodable: string | undefined, maxFrameBytes: number): string | undefined {
+  if (undecodable !== undefined) return `a frame that is not a valid Socket.IO packet (${undecodable}; e.g. not JSON)`;
+  if (reason === 'parse error') return 'a frame that is not an Engine.IO packet';
+  if (reason !== 'transport error') return undefined;
+  const detail = String((description as { message?: unknown } | undefined)?.message ?? description ?? 'no detail');
+  if (/max payload/i.test(detail)) return `a frame over the transport limit (maxHttpBufferSize, ${maxFrameBytes} bytes)`;
+  return `transport error (${detail})`;
 }
 
 /** Socket.IO hands `data` to the client's connect_error, so the code survives. */

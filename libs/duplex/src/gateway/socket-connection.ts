@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io';
-import { Ack, CallbackFrame, DuplexError, EVENTS, SessionFrame } from '@nest-duplex/protocol';
+import { type Ack, type CallbackFrame, DuplexError, EVENTS, isErrorCode, type SessionFrame } from '@nest-duplex/protocol';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../runtime/nesting-depth';
 import type { ClientConnection } from '../runtime/client-connection';
 import { writeCallback } from './callback-packet';
 
@@ -35,12 +36,30 @@ export class SocketConnection implements ClientConnection {
   }
 }
 
-/** A client's answer is untrusted input: anything but a well-formed ack is BAD_REQUEST. */
-function toAck(answer: unknown, frame: CallbackFrame): Ack {
+/**
+ * A client's answer is untrusted input: anything but a well-formed ack is
+ * BAD_REQUEST to the service that asked. Well-formed: `{ ok: true, result }`
+ * with `result` nested at most MAX_NESTING_DEPTH deep, or `{ ok: false, error }`
+ * with `error` an object whose `code` is one of the protocol's codes.
+ */
+export function toAck(answer: unknown, frame: Pick<CallbackFrame, 'service' | 'method'>): Ack {
   const value = answer as { ok?: unknown; result?: unknown; error?: unknown } | null;
-  if (value && typeof value === 'object') {
-    if (value.ok === true) return { ok: true, result: value.result };
-    if (value.ok === false) return { ok: false, error: DuplexError.fromWire(value.error).toWire() };
+  const malformed = (what: string): Ack => ({
+    ok: false,
+    error: { code: 'BAD_REQUEST', message: `client answered ${frame.service}.${frame.method} with ${what}` },
+  });
+  if (value === null || typeof value !== 'object') return malformed('a malformed ack');
+  if (value.ok === true) {
+    // The reply crosses the bus as JSON: a result too deep to serialize is refused here, with a code.
+    if (nestsDeeperThan(value.result, MAX_NESTING_DEPTH)) return malformed(`a result nested more than ${MAX_NESTING_DEPTH} deep`);
+    return { ok: true, result: value.result };
   }
-  return { ok: false, error: { code: 'BAD_REQUEST', message: `client answered ${frame.service}.${frame.method} with a malformed ack` } };
+  if (value.ok === false) {
+    const error = value.error as { code?: unknown; message?: unknown } | null;
+    if (error === null || typeof error !== 'object' || !isErrorCode(error.code)) {
+      return malformed('an error that is not { code, message } with a known code');
+    }
+    return { ok: false, error: DuplexError.fromWire(error).toWire() };
+  }
+  return malformed('a malformed ack');
 }

@@ -5,6 +5,7 @@ import { type Ack, DuplexError, type OperationDefinition } from '@nest-duplex/pr
 import { idempotencyScope } from '../state/idempotency-scope';
 import { callContext } from './call-context';
 import { toDuplexError } from './callback-router';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting-depth';
 import type { NodeObserver } from './node-events';
 import type { ServiceRegistry } from './service-registry';
 import type { Session } from './session';
@@ -89,6 +90,10 @@ export class OperationDispatcher {
       throw new DuplexError('BAD_REQUEST', 'a call is { service: string, op: string, args: unknown[], id?: string }');
     }
     const { service: name, op, args, id } = parsed.data;
+    // Before JSON.stringify and zod, which recurse: deep enough, they overflow the stack.
+    if (nestsDeeperThan(args, MAX_NESTING_DEPTH)) {
+      throw new DuplexError('BAD_REQUEST', `call arguments nest more than ${MAX_NESTING_DEPTH} arrays and objects deep`);
+    }
     const size = Buffer.byteLength(JSON.stringify(args));
     if (size > this.maxCallBytes) {
       throw new DuplexError('BAD_REQUEST', `call arguments are ${size} bytes; the limit is ${this.maxCallBytes}`);
