@@ -18,6 +18,7 @@ export { DuplexOptionsError, type DuplexAmqpOptions, type DuplexOptions, type Du
 export { DuplexService } from './contracts/duplex-service.decorator';
 export type { OnSessionEnd, SessionInfo } from './contracts/session-info';
 export { DuplexContext } from './runtime/duplex-context';
+export { DUPLEX_CONTEXT, duplexCall, type DuplexCall, type DuplexContextType } from './runtime/duplex-call';
 export type { CallbackHub } from './runtime/callback-hub';
 export { DuplexHealth, type HealthReport } from './runtime/duplex-health';
 export { ReplicatedStore } from './state/replicated-store';

@@ -8,6 +8,7 @@ import { Ack, CallbackFrame, DuplexError } from '@nest-duplex/protocol';
 import { BusUnavailableError } from '../cluster/bus-unavailable.error';
 import { derivedId, isDerivedId } from '../state/idempotency-scope';
 import { OUTAGE_WAIT_MS } from '../state/replicated-store';
+import { toDuplexError } from './error-mapping';
 import type { NodeObserver } from './node-events';
 import { RecentIds } from '../cluster/recent-ids';
 import type { HeldFrame, Session } from './session';
@@ -186,8 +187,4 @@ export class CallbackRouter {
     if (reply.ok) pending.resolve(reply.result);
     else pending.reject(DuplexError.fromWire(reply.error));
   }
-}
-
-export function toDuplexError(error: unknown): DuplexError {
-  return error instanceof DuplexError ? error : new DuplexError('INTERNAL', 'internal error');
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
+import { DiscoveryService, ExternalContextCreator } from '@nestjs/core';
 import { BUS, type Bus } from '../cluster/bus';
 import type { BusAddress } from '../cluster/bus-address';
 import { type BusMessage, isPresenceMessage, type PresenceSession } from '../cluster/bus-message';
@@ -14,6 +14,7 @@ import { callContext } from './call-context';
 import { CallbackRouter } from './callback-router';
 import { NodeEvents } from './node-events';
 import { OperationDispatcher } from './operation-dispatcher';
+import { OperationPipeline } from './operation-pipeline';
 import { ServiceRegistry } from './service-registry';
 import { Session } from './session';
 import { type HandoverOutcome, SessionHandover } from './session-handover';
@@ -29,7 +30,7 @@ const MAX_HANDOVER_HOPS = 3;
 @Injectable()
 export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(DuplexNode.name);
-  readonly services = new ServiceRegistry();
+  readonly services: ServiceRegistry;
   readonly subscriptions: TopicSubscriptions;
   readonly sessions: SessionRegistry;
   readonly router: CallbackRouter;
@@ -44,7 +45,10 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     @Inject(DUPLEX_OPTIONS) readonly options: ResolvedDuplexOptions,
     private readonly discovery: DiscoveryService,
     readonly store: ReplicatedStore,
+    contexts: ExternalContextCreator,
   ) {
+    const pipeline = new OperationPipeline(contexts);
+    this.services = new ServiceRegistry((instance, op, count) => pipeline.wrap(instance, op, count));
     this.subscriptions = new TopicSubscriptions(bus);
     this.sessions = new SessionRegistry(bus, this.subscriptions, options, {
       ended: (session) => this.runEndHooks(session),
@@ -213,7 +217,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     for (const { contract, instance } of this.services.all()) {
       if (!hasSessionEndHook(instance)) continue;
       try {
-        await callContext.run(session, async () => instance.onSessionEnd(session));
+        await callContext.run({ session }, async () => instance.onSessionEnd(session));
       } catch (error) {
         this.logger.error(`${contract.name}.onSessionEnd failed for ${session.id}: ${(error as Error)?.stack ?? error}`);
       }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type Ack, DuplexError, type OperationDefinition } from '@nest-duplex/protocol';
 import { idempotencyScope } from '../state/idempotency-scope';
 import { callContext } from './call-context';
-import { toDuplexError } from './callback-router';
+import { isFault, toDuplexError } from './error-mapping';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting-depth';
 import type { NodeObserver } from './node-events';
 import type { ServiceRegistry } from './service-registry';
@@ -78,10 +78,12 @@ export class OperationDispatcher {
     this.events.call(known ? (service as string) : '(unknown)', known ? (op as string) : '(unknown)', ack.ok ? 'ok' : ack.error.code);
   }
 
-  private failed(error: unknown): Ack {
-    if (!(error instanceof DuplexError)) this.logger.error(`call failed: ${(error as Error)?.stack ?? error}`);
-    else this.logger.debug(`call refused: ${error.code} ${error.message}`);
-    return { ok: false, error: toDuplexError(error).toWire() };
+  /** A fault is logged once: by Nest's exception filter when it came through the pipeline, else here. */
+  private failed(error: unknown, logged = false): Ack {
+    const answer = toDuplexError(error);
+    if (isFault(error) && !logged) this.logger.error(`call failed: ${(error as Error)?.stack ?? error}`);
+    else this.logger.debug(`call refused: ${answer.code} ${answer.message}`);
+    return { ok: false, error: answer.toWire() };
   }
 
   private run(session: Session, frame: unknown): Promise<Ack> {
@@ -115,14 +117,14 @@ export class OperationDispatcher {
     // Refused before the handler runs, so no handler half-applies a change it cannot announce.
     if (!this.available()) throw new DuplexError('UNAVAILABLE', 'the cluster bus is unavailable; try again shortly');
 
-    const handler = (service.instance as Record<string, (...a: unknown[]) => unknown>)[op];
-    const call = async () => handler.apply(service.instance, checked.data as unknown[]);
+    // Through the app's guards, interceptors, pipes and filters (OperationPipeline).
+    const call = () => service.invoke(op, checked.data as unknown[]);
     // What the handler writes and raises is named after the call, so a run of the same call on
     // another node (its record died with its node) applies and notifies once, and an effect that
     // meets a bus outage can wait and be sent again. A call without id is named after this run.
     const key = id === undefined ? `${this.runPrefix}${++this.runs}` : id;
     const scope = { key: `${session.id}:${key}`, occurrences: new Map<string, number>() };
-    const invoke = () => callContext.run(session, () => idempotencyScope.run(scope, call));
+    const invoke = () => callContext.run({ session, service: name, operation: op }, () => idempotencyScope.run(scope, call));
     // A full queue throws here, before anything is recorded: that refusal is not an outcome.
     const running = definition.concurrent ? invoke() : session.queue.run(invoke);
     const outcome = this.outcome(name, op, definition, running);
@@ -140,7 +142,7 @@ export class OperationDispatcher {
       this.logger.error(`${name}.${op} returned a result its contract does not allow`);
       return { ok: false, error: { code: 'INTERNAL', message: 'internal error' } };
     } catch (error) {
-      return this.failed(error);
+      return this.failed(error, true);
     }
   }
 }
