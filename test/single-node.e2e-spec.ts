@@ -419,6 +419,10 @@ describe('one node, memory bus', () => {
       ['a 129-character service name', { service: 's'.repeat(129), op: 'dataUpdated', args: [] }, 'BAD_REQUEST'],
       ['a 128-character op name', { service: 'status', op: 'o'.repeat(128), args: [] }, 'UNKNOWN_OPERATION'],
       ['a 129-character op name', { service: 'status', op: 'o'.repeat(129), args: [] }, 'BAD_REQUEST'],
+      // Lengths count characters (Unicode code points): an emoji, two UTF-16 units, counts one.
+      ['a service name of 128 emoji', { service: '\u{1F37A}'.repeat(128), op: 'dataUpdated', args: [] }, 'UNKNOWN_SERVICE'],
+      ['a service name of 129 emoji', { service: '\u{1F37A}'.repeat(129), op: 'dataUpdated', args: [] }, 'BAD_REQUEST'],
+      ['a guest name of 64 emoji', { service: 'beer-inventory', op: 'drinkBeer', args: ['\u{1F37A}'.repeat(64)] }, 'FORBIDDEN'],
       // ["x…"] is 4 bytes more than its x's: 65,536 bytes pass the size check (and fail the schema), 65,537 do not.
       ['arguments of 65,536 bytes', { service: 'status', op: 'dataUpdated', args: ['x'.repeat(65_532)] }, 'INVALID_ARGUMENTS'],
       ['arguments of 65,537 bytes', { service: 'status', op: 'dataUpdated', args: ['x'.repeat(65_533)] }, 'BAD_REQUEST'],
@@ -507,6 +511,8 @@ describe('one node, memory bus', () => {
       client.socket.emit('hello', { x: 1 });
       await eventually(() => errors.length === 2, 'protocol_error');
       expect(errors).toEqual([expect.objectContaining({ code: 'BAD_REQUEST' }), expect.objectContaining({ code: 'BAD_REQUEST' })]);
+      // Refusals are logged (the first of a window at once).
+      await eventually(() => /WARN.*session \S+: unknown event "hello"; send "call"/.test(node.output()), 'the refusal\'s log line');
     });
 
     it('drops only the connection that sends a frame over the transport limit', async () => {
@@ -526,19 +532,30 @@ describe('one node, memory bus', () => {
 
     it('closes only a connection that sends a frame that is not JSON, logs that once per 10 s however many, and keeps serving', async () => {
       // A node of its own: the log's window is fresh, whatever the other tests sent.
-      const own = await startNode({ AMQP_URL: '' });
+      const own = await startNode({ AMQP_URL: '', SESSION_GRACE_MS: '5000' });
       const local = new Clients();
       try {
         const good = (await local.connect(own.url)).service(echoContract);
-        const closedAfter = async (send: (client: DuplexClient) => void) => {
+        const closedAfter = async (send: (client: DuplexClient) => void | Promise<void>) => {
           const client = await local.connect(own.url);
           const gone = new Promise((r) => client.socket.on('disconnect', r));
-          send(client);
+          await send(client);
           await gone;
         };
         // What a client that writes bare NaN (Python's json does) sends.
-        await closedAfter((c) => c.socket.io.engine.write('20["call",{"service":"echo","op":"wait","args":[NaN,"x"]}]'));
+        let token = '';
+        await closedAfter(async (c) => {
+          token = (await c.ready()).session;
+          c.socket.io.engine.write('20["call",{"service":"echo","op":"wait","args":[NaN,"x"]}]');
+        });
         await eventually(() => /WARN.*connection closed: a frame that is not a valid Socket\.IO packet/.test(own.output()), 'the log line');
+        // Its session waits out the grace period like any lost connection's: it can be resumed.
+        const back = io(own.url, { transports: ['websocket'], reconnection: false, auth: { session: token } });
+        try {
+          expect(await new Promise((r) => back.once('session', r))).toMatchObject({ resumed: true });
+        } finally {
+          back.close();
+        }
         // A flood of them, and a WebSocket message that is not even an Engine.IO packet.
         for (let i = 0; i < 20; i++) await closedAfter((c) => c.socket.io.engine.write('2["call",NaN]'));
         await closedAfter((c) => (c.socket.io.engine.transport as unknown as { ws: { send(data: string): void } }).ws.send('not a packet'));
