@@ -159,6 +159,7 @@ describe('one node, memory bus', () => {
       await ivy.party.makeBeerRun('ivy', 1);
       await eventually(() => ivyHeard.length === 1 && hostHeard.length === 2, 'the beer run');
       expect(hostHeard).toEqual(['joined ivy', `ivy -> ${start + 1}`]);
+      await ivy.party.getParty(); // a watcher too: leaving ends that as well
       await ivy.party.leaveTheParty(' ivy');
       await eventually(() => hostHeard.length === 3, 'the leave');
       expect(hostHeard[2]).toBe('left ivy');
@@ -243,7 +244,8 @@ describe('one node, memory bus', () => {
     it('maps 100 seats, books in hall order, refuses its own booked seat, and tells the releaser and others of releases', async () => {
       const show = `rules-${Date.now()}`;
       const heard: string[] = [];
-      const seats = (await clients.connect(node.url)).service(seatBookingContract, {
+      const bookerClient = await clients.connect(node.url);
+      const seats = bookerClient.service(seatBookingContract, {
         seatSelected: (id, seat) => void heard.push(`${id} selected ${seat}`),
         seatReleased: (id, seat) => void heard.push(`${id} released ${seat}`),
         seatBooked: (id, seat) => void heard.push(`${id} booked ${seat}`),
@@ -270,6 +272,14 @@ describe('one node, memory bus', () => {
       leaverClient.close();
       await eventually(() => heard.length === 3, 'the leaver\'s selection and its release');
       expect(heard).toEqual([`${show} released C3`, `${show} selected D4`, `${show} released D4`]);
+
+      // Booked seats stay booked, for another session and after their booker's session ended.
+      const other = (await clients.connect(node.url)).service(seatBookingContract);
+      expect(await other.selectSeat(show, 'B2')).toBe(false);
+      expect(await seats.selectSeat(show, 'E5')).toBe(true);
+      bookerClient.close();
+      await eventually(async () => (await other.getSeatMap(show)).seats.E5 === 'free', 'the booker\'s selection freed');
+      expect((await other.getSeatMap(show)).seats).toMatchObject({ B2: 'booked', J10: 'booked' });
     });
   });
 
@@ -419,6 +429,10 @@ describe('one node, memory bus', () => {
       ['a 129-character service name', { service: 's'.repeat(129), op: 'dataUpdated', args: [] }, 'BAD_REQUEST'],
       ['a 128-character op name', { service: 'status', op: 'o'.repeat(128), args: [] }, 'UNKNOWN_OPERATION'],
       ['a 129-character op name', { service: 'status', op: 'o'.repeat(129), args: [] }, 'BAD_REQUEST'],
+      // Lengths count characters (Unicode code points): an emoji, two UTF-16 units, counts one.
+      ['a service name of 128 emoji', { service: '\u{1F37A}'.repeat(128), op: 'dataUpdated', args: [] }, 'UNKNOWN_SERVICE'],
+      ['a service name of 129 emoji', { service: '\u{1F37A}'.repeat(129), op: 'dataUpdated', args: [] }, 'BAD_REQUEST'],
+      ['a guest name of 64 emoji', { service: 'beer-inventory', op: 'drinkBeer', args: ['\u{1F37A}'.repeat(64)] }, 'FORBIDDEN'],
       // ["x…"] is 4 bytes more than its x's: 65,536 bytes pass the size check (and fail the schema), 65,537 do not.
       ['arguments of 65,536 bytes', { service: 'status', op: 'dataUpdated', args: ['x'.repeat(65_532)] }, 'INVALID_ARGUMENTS'],
       ['arguments of 65,537 bytes', { service: 'status', op: 'dataUpdated', args: ['x'.repeat(65_533)] }, 'BAD_REQUEST'],
@@ -433,6 +447,8 @@ describe('one node, memory bus', () => {
       ['seat A11', { service: 'seat-booking', op: 'selectSeat', args: ['show', 'A11'] }, 'INVALID_ARGUMENTS'],
       ['seat A0', { service: 'seat-booking', op: 'selectSeat', args: ['show', 'A0'] }, 'INVALID_ARGUMENTS'],
       ['a lower-case seat', { service: 'seat-booking', op: 'selectSeat', args: ['show', 'a1'] }, 'INVALID_ARGUMENTS'],
+      ['a seat with a leading zero', { service: 'seat-booking', op: 'selectSeat', args: ['show', 'A01'] }, 'INVALID_ARGUMENTS'],
+      ['a show id with a letter outside ASCII', { service: 'seat-booking', op: 'getSeatMap', args: ['caf\u00e9'] }, 'INVALID_ARGUMENTS'],
       ['a wait of 5,001 ms', { service: 'echo', op: 'wait', args: [5_001, 'x'] }, 'INVALID_ARGUMENTS'],
       ['a 65-character tag', { service: 'echo', op: 'wait', args: [0, 't'.repeat(65)] }, 'INVALID_ARGUMENTS'],
       ['a 1,001-character question', { service: 'echo', op: 'askCaller', args: ['q'.repeat(1_001)] }, 'INVALID_ARGUMENTS'],
@@ -461,6 +477,9 @@ describe('one node, memory bus', () => {
       expect(await call(nested(65))).toEqual(tooDeep);
       expect(await call(nested(10_000))).toEqual(tooDeep);
       expect(await call(`[0,${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}]`)).toEqual(tooDeep);
+      // Depth is checked before the size and before the service is looked up.
+      expect(await call(`[${nested(65)},"${'x'.repeat(70_000)}"]`)).toEqual(tooDeep);
+      expect(await rawCall(client, `{"service":"nope","op":"nope","args":${nested(65)}}`)).toEqual(tooDeep);
       // A deep frame that is not even a call's shape is still BAD_REQUEST.
       expect(await rawCall(client, nested(10_000))).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
       await expect(client.service(echoContract).wait(0, 'still here')).resolves.toBe('still here');
@@ -507,6 +526,8 @@ describe('one node, memory bus', () => {
       client.socket.emit('hello', { x: 1 });
       await eventually(() => errors.length === 2, 'protocol_error');
       expect(errors).toEqual([expect.objectContaining({ code: 'BAD_REQUEST' }), expect.objectContaining({ code: 'BAD_REQUEST' })]);
+      // Refusals are logged (the first of a window at once).
+      await eventually(() => /WARN.*session \S+: unknown event "hello"; send "call"/.test(node.output()), 'the refusal\'s log line');
     });
 
     it('drops only the connection that sends a frame over the transport limit', async () => {
@@ -526,21 +547,33 @@ describe('one node, memory bus', () => {
 
     it('closes only a connection that sends a frame that is not JSON, logs that once per 10 s however many, and keeps serving', async () => {
       // A node of its own: the log's window is fresh, whatever the other tests sent.
-      const own = await startNode({ AMQP_URL: '' });
+      const own = await startNode({ AMQP_URL: '', SESSION_GRACE_MS: '5000' });
       const local = new Clients();
       try {
         const good = (await local.connect(own.url)).service(echoContract);
-        const closedAfter = async (send: (client: DuplexClient) => void) => {
+        const closedAfter = async (send: (client: DuplexClient) => void | Promise<void>) => {
           const client = await local.connect(own.url);
           const gone = new Promise((r) => client.socket.on('disconnect', r));
-          send(client);
+          await send(client);
           await gone;
         };
         // What a client that writes bare NaN (Python's json does) sends.
-        await closedAfter((c) => c.socket.io.engine.write('20["call",{"service":"echo","op":"wait","args":[NaN,"x"]}]'));
+        let token = '';
+        await closedAfter(async (c) => {
+          token = (await c.ready()).session;
+          c.socket.io.engine.write('20["call",{"service":"echo","op":"wait","args":[NaN,"x"]}]');
+        });
         await eventually(() => /WARN.*connection closed: a frame that is not a valid Socket\.IO packet/.test(own.output()), 'the log line');
-        // A flood of them, and a WebSocket message that is not even an Engine.IO packet.
+        // Its session waits out the grace period like any lost connection's: it can be resumed.
+        const back = io(own.url, { transports: ['websocket'], reconnection: false, auth: { session: token } });
+        try {
+          expect(await new Promise((r) => back.once('session', r))).toMatchObject({ resumed: true });
+        } finally {
+          back.close();
+        }
+        // A flood of them, a message that is not a Socket.IO packet, and a WebSocket message that is not even an Engine.IO packet.
         for (let i = 0; i < 20; i++) await closedAfter((c) => c.socket.io.engine.write('2["call",NaN]'));
+        await closedAfter((c) => c.socket.io.engine.write('hello, not a Socket.IO packet'));
         await closedAfter((c) => (c.socket.io.engine.transport as unknown as { ws: { send(data: string): void } }).ws.send('not a packet'));
         await expect(good.wait(0, 'fine')).resolves.toBe('fine');
         await expect((await local.connect(own.url)).service(echoContract).wait(0, 'new')).resolves.toBe('new');
