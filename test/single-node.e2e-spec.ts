@@ -572,8 +572,8 @@ describe('one node, memory bus', () => {
           back.close();
         }
         // A flood of them, a message that is not a Socket.IO packet, and a WebSocket message that is not even an Engine.IO packet.
-        for (let i = 0; i < 20; i++) await closedAfter((c) => c.socket.io.engine.write('2["call",NaN]'));
-        await closedAfter((c) => c.socket.io.engine.write('hello, not a Socket.IO packet'));
+        for (let i = 0; i < 20; i++) await closedAfter((c) => void c.socket.io.engine.write('2["call",NaN]'));
+        await closedAfter((c) => void c.socket.io.engine.write('hello, not a Socket.IO packet'));
         await closedAfter((c) => (c.socket.io.engine.transport as unknown as { ws: { send(data: string): void } }).ws.send('not a packet'));
         await expect(good.wait(0, 'fine')).resolves.toBe('fine');
         await expect((await local.connect(own.url)).service(echoContract).wait(0, 'new')).resolves.toBe('new');
