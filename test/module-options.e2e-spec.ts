@@ -22,7 +22,7 @@ describe('DuplexModule options', () => {
         DuplexModule.forRootAsync({
           imports: [ConfigModule],
           inject: [ConfigService],
-          useFactory: (config: ConfigService) => ({ ...config.get('duplex'), nodeId: 'configured' }),
+          useFactory: (config: ConfigService) => ({ ...config.get('duplex'), nodeId: 'configured', amqp: false }),
         }),
       ],
     })
@@ -39,7 +39,7 @@ describe('DuplexModule options', () => {
   });
 
   it('refuses at start-up options that contradict each other, saying which and why', async () => {
-    @Module({ imports: [DuplexModule.forRoot({ heartbeatMs: 1_000, heartbeatTimeoutMs: 1_200 })] })
+    @Module({ imports: [DuplexModule.forRoot({ amqp: false, heartbeatMs: 1_000, heartbeatTimeoutMs: 1_200 })] })
     class Contradictory {}
     const starting = NestFactory.create(Contradictory, { logger: false, abortOnError: false });
     await expect(starting).rejects.toThrow(DuplexOptionsError);

@@ -17,6 +17,10 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ amqp: { prefix: 'q' } }, BROKER).amqp).toMatchObject({ prefix: 'q', maxBackoffMs: 5_000, inboxTtlMs: 60_000 });
   });
 
+  it('runs alone with amqp: false, whatever AMQP_URL says', () => {
+    expect(resolveOptions({ amqp: false }, BROKER).amqp).toBeNull();
+  });
+
   it('refuses values that are not numbers, naming the option and its variable', () => {
     expect(() => resolveOptions({}, { SESSION_GRACE_MS: 'soon' })).toThrow(/sessionGraceMs \(SESSION_GRACE_MS\) is "soon"/);
     expect(() => resolveOptions({ callbackTimeoutMs: 0 }, {})).toThrow(DuplexOptionsError);

@@ -1,5 +1,8 @@
+import type { Type } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { topology } from './cluster/amqp-topology';
+import type { SessionInfo } from './contracts/session-info';
+import type { DuplexAuthenticator, DuplexHandshake } from './gateway/duplex-authenticator';
 
 /** RabbitMQ settings. Without a `url` the node runs alone, on the in-process memory bus and log. */
 export interface DuplexAmqpOptions {
@@ -24,7 +27,8 @@ export interface DuplexStateOptions {
 export interface DuplexOptions {
   /** This node's id on the bus. Default: `NODE_ID`, else a random id. */
   nodeId?: string;
-  amqp?: DuplexAmqpOptions;
+  /** `false`: this node runs alone on the memory bus whatever `AMQP_URL` says (a test app, a tool). */
+  amqp?: DuplexAmqpOptions | false;
   state?: DuplexStateOptions;
   /** Signs session resume tokens; every node of a cluster must share it. Default: `DUPLEX_SECRET`; random only for a node without a broker. */
   secret?: string;
@@ -39,11 +43,24 @@ export interface DuplexOptions {
   /** One-way callbacks kept per session to replay to a client that resumes. Default 1000. */
   replayWindow?: number;
   /**
-   * Checks the handshake's `auth.token`; returns the session's identity or
-   * throws (the client gets connect_error with data.code UNAUTHENTICATED).
-   * Without it every client is anonymous.
+   * Turns the handshake's `auth.token` into the session's identity, or throws
+   * to refuse the client (connect_error with data.code UNAUTHENTICATED): a
+   * function, or a class implementing DuplexAuthenticator, which Nest builds
+   * with its dependencies. Without it every client is anonymous (identity null).
    */
-  authenticate?: (token: string | undefined) => unknown | Promise<unknown>;
+  authenticate?: ((token: string | undefined, handshake: DuplexHandshake) => unknown | Promise<unknown>) | Type<DuplexAuthenticator>;
+  /**
+   * Who may subscribe a session to a topic (DuplexContext.subscribe): false
+   * refuses with FORBIDDEN. Default: every topic is open.
+   */
+  authorizeSubscription?: (session: SessionInfo, topic: string) => boolean | Promise<boolean>;
+  /**
+   * Browser origins (`https://app.example`) allowed to connect, besides the
+   * node's own (an Origin whose host is the request's Host); `*` allows any.
+   * Clients that send no Origin (not browsers) are always allowed. Default
+   * `DUPLEX_ALLOWED_ORIGINS` (comma-separated), else none.
+   */
+  allowedOrigins?: string[];
   /** Socket.IO path. Default "/socket.io". */
   path?: string;
   /** How often a node tells the cluster it is alive (ms). Default `HEARTBEAT_MS`, else 1000. */
@@ -54,8 +71,9 @@ export interface DuplexOptions {
 
 export type ResolvedAmqpOptions = Required<DuplexAmqpOptions>;
 
-export interface ResolvedDuplexOptions extends Required<Omit<DuplexOptions, 'authenticate' | 'amqp' | 'state'>> {
+export interface ResolvedDuplexOptions extends Required<Omit<DuplexOptions, 'authenticate' | 'authorizeSubscription' | 'amqp' | 'state'>> {
   authenticate?: DuplexOptions['authenticate'];
+  authorizeSubscription?: DuplexOptions['authorizeSubscription'];
   /** Null: no broker, one node on the memory bus. */
   amqp: ResolvedAmqpOptions | null;
   state: Required<DuplexStateOptions>;
@@ -86,18 +104,21 @@ export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = 
     }
     return raw;
   };
-  const url = options.amqp?.url ?? (env.AMQP_URL || undefined);
+  const amqpOptions = options.amqp === false ? undefined : options.amqp;
+  const url = options.amqp === false ? undefined : (amqpOptions?.url ?? (env.AMQP_URL || undefined));
   const amqp: ResolvedAmqpOptions | null = url
     ? {
         url,
-        prefix: options.amqp?.prefix ?? (env.AMQP_PREFIX || topology.defaultPrefix),
-        maxBackoffMs: number('amqp.maxBackoffMs', options.amqp?.maxBackoffMs, 'AMQP_MAX_BACKOFF_MS', 5_000, 1),
-        inboxTtlMs: number('amqp.inboxTtlMs', options.amqp?.inboxTtlMs, 'AMQP_INBOX_TTL_MS', 60_000, 1),
+        prefix: amqpOptions?.prefix ?? (env.AMQP_PREFIX || topology.defaultPrefix),
+        maxBackoffMs: number('amqp.maxBackoffMs', amqpOptions?.maxBackoffMs, 'AMQP_MAX_BACKOFF_MS', 5_000, 1),
+        inboxTtlMs: number('amqp.inboxTtlMs', amqpOptions?.inboxTtlMs, 'AMQP_INBOX_TTL_MS', 60_000, 1),
       }
     : null;
   const secret = options.secret ?? (env.DUPLEX_SECRET || undefined);
   const resolved: ResolvedDuplexOptions = {
     authenticate: options.authenticate,
+    authorizeSubscription: options.authorizeSubscription,
+    allowedOrigins: options.allowedOrigins ?? (env.DUPLEX_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     nodeId: options.nodeId ?? (env.NODE_ID || `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`),
     amqp,
     state: {
@@ -135,5 +156,10 @@ function conflicts(o: ResolvedDuplexOptions, secretGiven: boolean): string[] {
     );
   }
   if (!o.path.startsWith('/')) problems.push(`path (${JSON.stringify(o.path)}) must start with "/"`);
+  for (const origin of o.allowedOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin)) {
+      problems.push(`allowedOrigins: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path) or "*"`);
+    }
+  }
   return problems;
 }

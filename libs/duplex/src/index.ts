@@ -16,7 +16,8 @@ export {
 export { DuplexModule } from './duplex.module';
 export { DuplexOptionsError, type DuplexAmqpOptions, type DuplexOptions, type DuplexStateOptions } from './duplex-options';
 export { DuplexService } from './contracts/duplex-service.decorator';
-export type { OnSessionEnd, SessionInfo } from './contracts/session-info';
+export { type OnSessionEnd, type SessionInfo, userIdOf } from './contracts/session-info';
+export type { DuplexAuthenticator, DuplexHandshake } from './gateway/duplex-authenticator';
 export { DuplexContext } from './runtime/duplex-context';
 export { DUPLEX_CONTEXT, duplexCall, type DuplexCall, type DuplexContextType } from './runtime/duplex-call';
 export type { CallbackHub } from './runtime/callback-hub';

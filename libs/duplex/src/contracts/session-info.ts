@@ -18,3 +18,25 @@ export interface OnSessionEnd {
 export function hasSessionEndHook(value: unknown): value is OnSessionEnd {
   return typeof (value as Partial<OnSessionEnd> | null)?.onSessionEnd === 'function';
 }
+
+/**
+ * The user a session's identity names: the identity itself when it is a
+ * string, else its `userId`, `id` or `sub` (a JWT's subject) when that is a
+ * string; undefined for an anonymous session. Only a handshake whose identity
+ * names the same user (or, for identities that name none, an equal identity)
+ * resumes a session.
+ */
+export function userIdOf(identity: unknown): string | undefined {
+  if (typeof identity === 'string') return identity;
+  if (identity === null || typeof identity !== 'object') return undefined;
+  const { userId, id, sub } = identity as Record<string, unknown>;
+  for (const candidate of [userId, id, sub]) if (typeof candidate === 'string') return candidate;
+  return undefined;
+}
+
+/** Whether a handshake's identity may continue a session opened by another handshake's. */
+export function sameIdentity(a: unknown, b: unknown): boolean {
+  const [userA, userB] = [userIdOf(a), userIdOf(b)];
+  if (userA !== undefined || userB !== undefined) return userA === userB;
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}

@@ -1,5 +1,6 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, type Type } from '@nestjs/common';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import type { IncomingMessage } from 'node:http';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
@@ -7,6 +8,8 @@ import { DuplexError, EVENTS, HandshakeAuth, PROTOCOL_VERSION, SessionFrame } fr
 import { DuplexNode } from '../runtime/duplex-node';
 import type { Session } from '../runtime/session';
 import { RateLimitedLog } from './rate-limited-log';
+import type { DuplexAuthenticator, DuplexHandshake } from './duplex-authenticator';
+import { isOriginAllowed } from './origin-policy';
 import { SessionToken } from './session-token';
 import { SocketConnection } from './socket-connection';
 
@@ -40,9 +43,11 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
   private readonly closedLog = new RateLimitedLog((line) => this.logger.warn(line));
   private readonly refusedLog = new RateLimitedLog((line) => this.logger.warn(line));
   private readonly rejectedLog = new RateLimitedLog((line) => this.logger.warn(line));
+  private authenticator: DuplexAuthenticator | null = null;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
+    private readonly moduleRef: ModuleRef,
     private readonly node: DuplexNode,
     @Inject(DUPLEX_OPTIONS) private readonly options: ResolvedDuplexOptions,
   ) {
@@ -58,7 +63,8 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     return Math.max(1_000_000, this.options.maxCallBytes * 4);
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    this.authenticator = await this.resolveAuthenticator();
     const httpServer = this.adapterHost.httpAdapter?.getHttpServer();
     if (!httpServer) throw new Error('DuplexModule needs an HTTP application (NestFactory.create)');
     this.io = new IoAdapter(httpServer).create(0, {
@@ -66,7 +72,10 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       // Transport guard only: frames over it close the connection, so it sits
       // well above maxCallBytes, which answers an oversized call with an ack.
       maxHttpBufferSize: this.maxFrameBytes,
-      cors: { origin: true },
+      // Browsers of other origins are refused at the transport (WebSocket upgrades have no CORS), unless allowed.
+      allowRequest: (request: IncomingMessage, answer: (error: string | null | undefined, ok: boolean) => void) =>
+        answer(null, isOriginAllowed(request, this.options.allowedOrigins)),
+      cors: { origin: this.options.allowedOrigins.includes('*') ? true : this.options.allowedOrigins },
     } as Partial<ServerOptions> as ServerOptions) as Server;
     // Requests Engine.IO refused before any connection (unknown transport or session id, bad handshake).
     this.io.engine.on('connection_error', (error: { code?: unknown; message?: unknown }) => {
@@ -79,6 +88,14 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       );
     });
     this.io.on('connection', (socket) => this.connected(socket));
+  }
+
+  /** A class given as `authenticate` is built by Nest's injector, in DuplexModule's scope. */
+  private async resolveAuthenticator(): Promise<DuplexAuthenticator | null> {
+    const given = this.options.authenticate;
+    if (!given) return null;
+    if (typeof given.prototype?.authenticate === 'function') return this.moduleRef.create(given as Type<DuplexAuthenticator>);
+    return { authenticate: given as (token: string | undefined, handshake: DuplexHandshake) => unknown };
   }
 
   /** Calls already running answer before the sockets close; their sessions then wait out the grace period, resumable elsewhere. */
@@ -98,16 +115,18 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     }
     const { token, session: resumeToken, lastSeq } = auth as HandshakeAuth;
     let identity: unknown = null;
-    if (this.options.authenticate) {
+    if (this.authenticator) {
+      const handshake: DuplexHandshake = { token, headers: socket.handshake.headers, address: socket.handshake.address };
       try {
-        identity = await this.options.authenticate(token);
+        identity = (await this.authenticator.authenticate(token, handshake)) ?? null;
       } catch (error) {
         throw error instanceof DuplexError ? error : new DuplexError('UNAUTHENTICATED', 'authentication failed');
       }
     }
     const resumeId = resumeToken === undefined ? null : this.tokens.verify(resumeToken);
     const seenSeq = lastSeq ?? 0;
-    const resumed = resumeId === null ? null : await this.node.resumeSession(resumeId, seenSeq);
+    // Only the identity that opened a session continues it; another gets a session of its own.
+    const resumed = resumeId === null ? null : await this.node.resumeSession(resumeId, seenSeq, identity);
     const data = socket.data as SocketData;
     data.session = resumed ?? (await this.node.openSession(identity));
     data.resumed = resumed !== null;

@@ -3,9 +3,9 @@ import { DiscoveryService, ExternalContextCreator } from '@nestjs/core';
 import { BUS, type Bus } from '../cluster/bus';
 import type { BusAddress } from '../cluster/bus-address';
 import { type BusMessage, isPresenceMessage, type PresenceSession } from '../cluster/bus-message';
-import type { ContractDefinition } from '@nest-duplex/protocol';
+import { type ContractDefinition, DuplexError } from '@nest-duplex/protocol';
 import { DUPLEX_SERVICE } from '../contracts/duplex-service.decorator';
-import { hasSessionEndHook, SessionInfo } from '../contracts/session-info';
+import { hasSessionEndHook, sameIdentity, SessionInfo } from '../contracts/session-info';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import { ClusterPresence, type FoundSession } from '../presence/cluster-presence';
 import { ReplicatedStore } from '../state/replicated-store';
@@ -120,18 +120,25 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
    * The session with this id, here or (taken over) from another node; null if
    * it is gone. `seenSeq` is the last callback seq its client has seen.
    */
-  async resumeSession(sessionId: string, seenSeq: number): Promise<Session | null> {
+  async resumeSession(sessionId: string, seenSeq: number, identity: unknown): Promise<Session | null> {
     // A second handshake for a session that is moving here waits for the move, then resumes it as a local one.
     await this.sessions.arrival(sessionId);
-    const local = this.sessions.resume(sessionId);
-    if (local) return local;
+    const held = this.sessions.get(sessionId);
+    if (held) return sameIdentity(held.identity, identity) ? this.sessions.resume(sessionId) : this.refuseResume(sessionId);
     // Presence first; if it has not heard (a fast mover, a burst of changes), the session's own address.
     const found = this.presence.find(sessionId) ?? (await this.handover.locate(sessionId));
     if (!found) {
       this.logger.debug(`session ${sessionId} is not known here or elsewhere (it ended): its client gets a new session`);
       return null;
     }
+    // Checked before the move, so another identity's attempt never disturbs the session where it is.
+    if (!sameIdentity(found.session.identity, identity)) return this.refuseResume(sessionId);
     return this.sessions.moving(sessionId, this.moveHere(found, seenSeq));
+  }
+
+  private refuseResume(sessionId: string): null {
+    this.logger.warn(`a handshake of another identity presented session ${sessionId}'s resume token: it gets a new session`);
+    return null;
   }
 
   private async moveHere(found: FoundSession, seenSeq: number): Promise<Session | null> {
@@ -166,6 +173,10 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   }
 
   async subscribe(session: Session, topic: string): Promise<void> {
+    const authorize = this.options.authorizeSubscription;
+    if (authorize && !(await authorize(session, topic))) {
+      throw new DuplexError('FORBIDDEN', `this session may not subscribe to "${topic}"`);
+    }
     if (session.ended) return;
     session.topics.add(topic);
     await this.subscriptions.subscribe(topic, session.id);
