@@ -48,6 +48,8 @@ const roomsContract = defineContract({
   operations: {
     me: operation.requestReply(z.tuple([]), z.string()),
     enter: operation.requestReply(z.tuple([z.string()]), z.boolean()),
+    tell: operation.oneWay(z.tuple([z.string(), z.string()])),
+    online: operation.requestReply(z.tuple([z.string()]), z.number()),
   },
   callbacks: { said: callback.oneWay(z.tuple([z.string()])) },
 });
@@ -61,6 +63,12 @@ class RoomsService {
   async enter(room: string): Promise<boolean> {
     await this.duplex.subscribe(room);
     return true;
+  }
+  async tell(userId: string, text: string): Promise<void> {
+    await this.duplex.callbacks(roomsContract).user(userId).said(text);
+  }
+  online(userId: string): number {
+    return this.duplex.isOnline(userId) ? this.duplex.sessionsOf(userId).length : 0;
   }
 }
 
@@ -132,6 +140,18 @@ describe('authentication and authorization', () => {
     await expect(bob.enter('lobby')).resolves.toBe(true);
     await expect(bob.enter('private:u-bob')).resolves.toBe(true);
     await expect(bob.enter('private:u-ada')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it("reaches every session of a user, and only theirs; the user's topic is not the services' to take", async () => {
+    const heard: string[] = [];
+    const adas = await Promise.all([1, 2].map(async (n) => (await client('ada-token')).service(roomsContract, { said: (t) => void heard.push(`ada${n}: ${t}`) })));
+    const bob = (await client('bob-token')).service(roomsContract, { said: (t) => void heard.push(`bob: ${t}`) });
+    expect(await bob.online('u-ada')).toBeGreaterThanOrEqual(2);
+    expect(await bob.online('u-nobody')).toBe(0);
+    await bob.tell('u-ada', 'hi');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(heard.filter((h) => h.endsWith(': hi')).sort()).toEqual(['ada1: hi', 'ada2: hi']);
+    await expect(adas[0].enter('~user:u-bob')).rejects.toMatchObject({ code: 'INVALID_ARGUMENTS' });
   });
 
   it('refuses browsers of origins that are not allowed, over WebSocket too, and admits its own and the allowed ones', async () => {

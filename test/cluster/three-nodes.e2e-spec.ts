@@ -168,6 +168,34 @@ describe('three nodes on RabbitMQ', () => {
     }
   });
 
+  it("reaches each session of a user on three nodes exactly once, and knows where the user is", async () => {
+    const signIn = async (node: NodeProcess, name: string) =>
+      ((await (await fetch(`${node.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) })).json()) as { token: string }).token;
+    const heard = nodes.map(() => [] as string[]);
+    const adaSessions = await Promise.all(
+      nodes.map(async (node, i) => {
+        const client = await clients.connect(node.url, { token: await signIn(nodes[(i + 1) % 3], 'ada') }); // a token of any node
+        client.service(echoContract, { answer: () => 'ada', told: (text) => void heard[i].push(text) });
+        return client.sessionId!;
+      }),
+    );
+    const bobHeard: string[] = [];
+    const bob = await clients.connect(nodes[0].url, { token: await signIn(nodes[0], 'bob') });
+    const bobEcho = bob.service(echoContract, { answer: () => 'bob', told: (text) => void bobHeard.push(text) });
+    await expect(clients.connect(nodes[2].url, { token: 'ada.forged' })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+
+    await eventually(async () => (await bobEcho.sessionsOf('ada')).length === 3, 'every node to know ada\'s three sessions', 10_000);
+    expect((await bobEcho.sessionsOf('ada')).sort()).toEqual([...adaSessions].sort());
+    expect(await bobEcho.sessionsOf('carol')).toEqual([]);
+
+    for (let n = 1; n <= 20; n++) await bobEcho.tellUser('ada', `hello ${n}`);
+    const expected = Array.from({ length: 20 }, (_, n) => `hello ${n + 1}`);
+    await eventually(() => heard.every((h) => h.length >= 20), 'each of ada\'s sessions to hear 20', 10_000);
+    await settle(500);
+    expect(heard).toEqual([expected, expected, expected]); // once each, in order, on every node
+    expect(bobHeard).toEqual([]);
+  });
+
   it('ends a killed node\'s sessions exactly once: its guests leave for everyone, and the survivors serve on', async () => {
     const [first, doomed, third] = nodes;
     const heardOn = async (node: NodeProcess, name: string) => {

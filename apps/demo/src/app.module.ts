@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DuplexModule } from '@nest-duplex/server';
+import { AuthModule } from './auth/auth.module';
+import { DemoAuthenticator } from './auth/demo-authenticator';
 import { BeerInventoryService } from './beer-inventory/beer-inventory.service';
 import { EchoService } from './echo/echo.service';
 import { HealthController } from './health.controller';
@@ -8,7 +10,7 @@ import { SeatBookingService } from './seat-booking/seat-booking.service';
 import { StatusService } from './status/status.service';
 
 @Module({
-  imports: [DuplexModule.forRoot()],
+  imports: [AuthModule, DuplexModule.forRoot({ authenticate: DemoAuthenticator })],
   controllers: [HealthController, MetricsController],
   providers: [StatusService, BeerInventoryService, SeatBookingService, EchoService],
 })

@@ -18,10 +18,15 @@ export const echoContract = defineContract({
     waitConcurrently: operation.requestReply(z.tuple([z.number().int().min(0).max(5_000), z.string().max(64)]), z.string(), {
       concurrent: true,
     }),
+    /** Tells every session of a user, on every node, `told(text)`. */
+    tellUser: operation.oneWay(z.tuple([z.string().min(1).max(64), z.string().max(1_000)])),
+    /** The ids of a user's sessions anywhere in the cluster. */
+    sessionsOf: operation.requestReply(z.tuple([z.string().min(1).max(64)]), z.array(z.string())),
     /** Answers the caller's session id and this node's id. */
     whoAmI: operation.requestReply(z.tuple([]), z.object({ sessionId: z.string(), nodeId: z.string() })),
   },
   callbacks: {
     answer: callback.requestReply(z.tuple([z.string()]), z.string(), { timeoutMs: 1_500 }),
+    told: callback.oneWay(z.tuple([z.string()])),
   },
 });

@@ -27,6 +27,14 @@ export class EchoService implements OperationHandlers<typeof echoContract> {
     return this.wait(ms, tag);
   }
 
+  async tellUser(userId: string, text: string): Promise<void> {
+    await this.clients.user(userId).told(text);
+  }
+
+  sessionsOf(userId: string): string[] {
+    return this.duplex.sessionsOf(userId).map((session) => session.id);
+  }
+
   whoAmI(): { sessionId: string; nodeId: string } {
     return { sessionId: this.duplex.session.id, nodeId: this.duplex.nodeId };
   }

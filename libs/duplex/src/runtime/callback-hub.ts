@@ -1,10 +1,12 @@
 import { type CallbackDefinition, type CallbackProxy, type ContractDefinition, DuplexError, type TopicProxy } from '@nest-duplex/protocol';
+import { checkTopic, userTopic } from '../presence/user-topic';
 import { currentSession } from './call-context';
 import type { CallbackRouter } from './callback-router';
 
 /**
  * A service's typed handle on its clients: the caller (WCF's
- * GetCallbackChannel), any session by id, or every subscriber of a topic.
+ * GetCallbackChannel), any session by id, every session of a user, or every
+ * subscriber of a topic.
  */
 export class CallbackHub<C extends ContractDefinition> {
   constructor(
@@ -30,11 +32,18 @@ export class CallbackHub<C extends ContractDefinition> {
 
   /** Every subscriber of `topic`, on every node. */
   topic(topic: string): TopicProxy<C> {
+    checkTopic(topic);
     return this.fanOut(topic, undefined);
+  }
+
+  /** Every session of a user (see userIdOf), on every node, each once. */
+  user(userId: string): TopicProxy<C> {
+    return this.fanOut(userTopic(userId), undefined);
   }
 
   /** Every subscriber of `topic` except the caller. */
   others(topic: string): TopicProxy<C> {
+    checkTopic(topic);
     return this.fanOut(topic, currentSession().id);
   }
 

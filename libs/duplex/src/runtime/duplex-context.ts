@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ContractDefinition } from '@nest-duplex/protocol';
 import type { SessionInfo } from '../contracts/session-info';
+import { checkTopic, userTopic } from '../presence/user-topic';
 import { currentSession } from './call-context';
 import { CallbackHub } from './callback-hub';
 import { DuplexNode } from './duplex-node';
@@ -43,6 +44,17 @@ export class DuplexContext {
 
   /** Subscribers of a topic on every node of the cluster (remote ones as of their node's last announcement). */
   members(topic: string): SessionInfo[] {
+    checkTopic(topic);
     return this.node.members(topic);
+  }
+
+  /** The sessions of a user on every node (connected, or waiting within their grace period to be resumed). */
+  sessionsOf(userId: string): SessionInfo[] {
+    return this.node.members(userTopic(userId));
+  }
+
+  /** Whether a user has a session anywhere in the cluster. */
+  isOnline(userId: string): boolean {
+    return this.sessionsOf(userId).length > 0;
   }
 }

@@ -5,7 +5,8 @@ import type { BusAddress } from '../cluster/bus-address';
 import { type BusMessage, isPresenceMessage, type PresenceSession } from '../cluster/bus-message';
 import { type ContractDefinition, DuplexError } from '@nest-duplex/protocol';
 import { DUPLEX_SERVICE } from '../contracts/duplex-service.decorator';
-import { hasSessionEndHook, sameIdentity, SessionInfo } from '../contracts/session-info';
+import { hasSessionEndHook, sameIdentity, SessionInfo, userIdOf } from '../contracts/session-info';
+import { checkTopic, userTopic } from '../presence/user-topic';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import { ClusterPresence, type FoundSession } from '../presence/cluster-presence';
 import { ReplicatedStore } from '../state/replicated-store';
@@ -112,6 +113,12 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
 
   async openSession(identity: unknown): Promise<Session> {
     const session = await this.sessions.open(identity);
+    // A user's sessions share a topic of the framework's own, so a user is reached like a topic, on every node.
+    const userId = userIdOf(identity);
+    if (userId !== undefined) {
+      session.topics.add(userTopic(userId));
+      await this.subscriptions.subscribe(userTopic(userId), session.id);
+    }
     this.announce(session);
     return session;
   }
@@ -123,8 +130,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   async resumeSession(sessionId: string, seenSeq: number, identity: unknown): Promise<Session | null> {
     // A second handshake for a session that is moving here waits for the move, then resumes it as a local one.
     await this.sessions.arrival(sessionId);
-    const held = this.sessions.get(sessionId);
-    if (held) return sameIdentity(held.identity, identity) ? this.sessions.resume(sessionId) : this.refuseResume(sessionId);
+    const local = this.sessions.resume(sessionId);
+    if (local) return sameIdentity(local.identity, identity) ? local : this.refuseResume(sessionId);
     // Presence first; if it has not heard (a fast mover, a burst of changes), the session's own address.
     const found = this.presence.find(sessionId) ?? (await this.handover.locate(sessionId));
     if (!found) {
@@ -173,6 +180,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   }
 
   async subscribe(session: Session, topic: string): Promise<void> {
+    checkTopic(topic);
     const authorize = this.options.authorizeSubscription;
     if (authorize && !(await authorize(session, topic))) {
       throw new DuplexError('FORBIDDEN', `this session may not subscribe to "${topic}"`);
@@ -184,6 +192,7 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
   }
 
   async unsubscribe(session: Session, topic: string): Promise<void> {
+    checkTopic(topic);
     if (!session.topics.delete(topic)) return;
     await this.subscriptions.unsubscribe(topic, session.id);
     this.announce(session);
@@ -197,8 +206,14 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
 
   /** Subscribers of a topic on every node. */
   members(topic: string): SessionInfo[] {
-    const local = [...this.subscriptions.local(topic)].map((id) => this.sessions.get(id)).filter((s) => s !== undefined);
-    return [...local, ...this.presence.remoteMembers(topic)];
+    const members = new Map<string, SessionInfo>();
+    for (const id of this.subscriptions.local(topic)) {
+      const session = this.sessions.get(id);
+      if (session) members.set(id, session);
+    }
+    // A session moving between nodes may be in two nodes' announcements for a moment: once is enough.
+    for (const remote of this.presence.remoteMembers(topic)) if (!members.has(remote.id)) members.set(remote.id, remote);
+    return [...members.values()];
   }
 
   private announce(session: Session): void {
