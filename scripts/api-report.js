@@ -15,6 +15,7 @@ const ENTRIES = [
   { name: '@nest-duplex/protocol', file: 'libs/protocol/src/index.ts', report: 'protocol' },
   { name: '@nest-duplex/client', file: 'libs/client/src/index.ts', report: 'client' },
   { name: '@nest-duplex/server', file: 'libs/duplex/src/index.ts', report: 'server' },
+  { name: '@nest-duplex/server/emitter', file: 'libs/duplex/src/emitter/index.ts', report: 'server-emitter' },
 ];
 
 function kindOf(symbol, checker) {

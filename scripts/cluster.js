@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The scaling demo without Docker: three demo nodes on ports 3001–3003 sharing
-// one RabbitMQ. Ctrl-C stops them all.
+// one RabbitMQ, and the box office worker beside them. Ctrl-C stops them all.
 //
 //   npm run cluster                          (AMQP_URL defaults to the local broker)
 //   NODES=5 BASE_PORT=4001 npm run cluster
@@ -21,6 +21,7 @@ const { join, relative } = require('node:path');
 const root = join(__dirname, '..');
 const dist = join(root, 'dist');
 const main = join(dist, 'apps', 'demo', 'src', 'main.js');
+const worker = join(dist, 'apps', 'box-office', 'src', 'main.js');
 
 const usage = `usage: node scripts/cluster.js [--reset | --reset-only]   (npm run cluster -- --reset)
   --reset        delete this cluster's topology (state stream, snapshot, reaper queue,
@@ -158,35 +159,43 @@ function namesNode(line, id) {
 const children = [];
 let stopping = false;
 
+/** Runs a script of the build with its output line by line, each line naming `id` once. */
+function spawnLabelled(id, script, env, onExit) {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A node's logger names the node itself; lines it did not write (a stack's
+  // continuation, a crash before the logger) get the name here, so each line names it once.
+  const label = `[${id}] `;
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    const write = (line) => process.stdout.write((namesNode(line, id) ? '' : label) + line + '\n');
+    stream.on('data', (chunk) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      for (const line of lines) write(line);
+    });
+    stream.on('end', () => partial && write(partial));
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) console.log(`${label}exited (${signal ?? code}); ${onExit}`);
+  });
+  return child;
+}
+
 function start() {
+  const cluster = { AMQP_URL: amqpUrl, AMQP_PREFIX: prefix };
   for (let i = 1; i <= count; i++) {
     const port = basePort + i - 1;
     const id = nodeId(i);
-    const child = spawn(process.execPath, [main], {
-      env: { ...process.env, AMQP_URL: amqpUrl, AMQP_PREFIX: prefix, NODE_ID: id, PORT: String(port), DUPLEX_SECRET: secret },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // The node's logger names the node itself; lines it did not write (a stack's
-    // continuation, a crash before the logger) get the name here, so each line names it once.
-    const label = `[${id}] `;
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      const write = (line) => process.stdout.write((namesNode(line, id) ? '' : label) + line + '\n');
-      stream.on('data', (chunk) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop();
-        for (const line of lines) write(line);
-      });
-      stream.on('end', () => partial && write(partial));
-    }
-    child.on('exit', (code, signal) => {
-      if (!stopping) console.log(`${label}exited (${signal ?? code}); the others keep serving`);
-    });
+    const child = spawnLabelled(id, main, { ...cluster, NODE_ID: id, PORT: String(port), DUPLEX_SECRET: secret }, 'the others keep serving');
     children.push({ child, port, id });
   }
+  // The worker beside the nodes: it raises callbacks through the broker and is not a node.
+  const boxOffice = spawnLabelled('box-office', worker, cluster, 'the nodes keep serving');
+  children.push({ child: boxOffice, id: 'box-office' });
 
   console.log(`\nCluster of ${count} nodes on ${masked}, prefix "${prefix}":`);
-  for (const { id, port } of children) console.log(`  ${id}: http://127.0.0.1:${port}  (health: /health)`);
+  for (const { id, port } of children) if (port) console.log(`  ${id}: http://127.0.0.1:${port}  (health: /health)`);
+  console.log('  box-office: a worker (apps/box-office) announcing to the watchers of the show on every node, not a node');
   console.log(
     secretGiven
       ? '\nDUPLEX_SECRET is the one you passed.'

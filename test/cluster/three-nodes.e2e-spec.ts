@@ -7,6 +7,7 @@ import { Clients, eventually, settle } from '../support/clients';
 import { delivered, removeTopology, startClusterNode, suitePrefix } from '../support/cluster';
 import type { NodeProcess } from '../support/node-process';
 import { io } from 'socket.io-client';
+import { DuplexError } from '@nest-duplex/protocol';
 
 /** Three real node processes on one real RabbitMQ, clients spread over them. */
 describe('three nodes on RabbitMQ', () => {
@@ -96,6 +97,45 @@ describe('three nodes on RabbitMQ', () => {
     await expect(asker.askSession(onThree.sessionId!, 'hello')).resolves.toBe('node 3 says hello');
     await expect(asker.askSession(silent.sessionId!, 'hello?')).rejects.toMatchObject({ code: 'TIMEOUT' });
     await expect(asker.askSession('nobody', 'hello?')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('gathers one answer from each of 300 subscribers on three nodes: results, errors and TIMEOUTs, by the deadline', async () => {
+    const show = `gather-${Date.now()}`;
+    const behaviours = ['answers', 'throws', 'silent'] as const;
+    const expected = new Map<string, unknown>();
+    // Connected in groups: 300 handshakes at once would be a test of the machine, not of gather.
+    for (let group = 0; group < 10; group++) {
+      await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const n = group * 30 + i;
+          const behaviour = behaviours[n % 3];
+          const client = await clients.connect(nodes[n % 3].url);
+          client.service(echoContract, {
+            answer: (q) => {
+              if (behaviour === 'throws') throw new DuplexError('CONFLICT', `no ${n}`);
+              return behaviour === 'answers' ? `${n}: ${q}` : new Promise<string>(() => undefined);
+            },
+          });
+          await client.service(seatBookingContract).getSeatMap(show);
+          expected.set(client.sessionId!, {
+            answers: { sessionId: client.sessionId, ok: true, result: `${n}: another round?` },
+            throws: { sessionId: client.sessionId, ok: false, error: { code: 'CONFLICT', message: `no ${n}` } },
+            silent: { sessionId: client.sessionId, ok: false, error: { code: 'TIMEOUT', message: expect.any(String) } },
+          }[behaviour]);
+        }),
+      );
+    }
+    const host = (await clients.connect(nodes[0].url)).service(echoContract);
+    await settle(1_000); // presence announces each subscription to the other nodes at once; a second is room for 200
+    const askedAt = Date.now();
+    const answers = await host.gatherAnswers(`show.${show}`, 'another round?');
+    const took = Date.now() - askedAt;
+    expect(answers).toHaveLength(300);
+    expect(new Set(answers.map((a) => a.sessionId)).size).toBe(300);
+    for (const answer of answers) expect(answer).toEqual(expected.get(answer.sessionId));
+    // The silent hundred time out at the callback's 1.5 s, all together: no recipient waits on another.
+    expect(took).toBeGreaterThanOrEqual(1_500);
+    expect(took).toBeLessThan(1_500 + 3_000);
   });
 
   it('delivers a topic only to nodes with a subscriber of it', async () => {

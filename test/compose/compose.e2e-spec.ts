@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { boxOfficeContract } from '../../apps/demo/src/box-office/box-office.contract';
 import { seatBookingContract } from '../../apps/demo/src/seat-booking/seat-booking.contract';
 import type { DuplexClient } from '@nest-duplex/client';
 import { Clients, eventually } from '../support/clients';
@@ -75,6 +76,8 @@ describe('docker compose cluster behind the load balancer', () => {
     project = await ComposeProject.open(`duplexsmoke${Date.now().toString(36)}`, {
       LB_PORT: String(port),
       RABBITMQ_MANAGEMENT_PORT: String(await freePort()),
+      BOX_OFFICE_EVERY_MS: '500',
+      BOX_OFFICE_SHOWS: 'smoke-box-office',
     });
     await withLogs(async () => {
       await project.compose('up', '-d', '--build', '--scale', 'node=2');
@@ -92,6 +95,16 @@ describe('docker compose cluster behind the load balancer', () => {
     expect(await page.text()).toContain('<script src="app.js">');
     const metrics = await (await fetch(`${lb}/metrics`)).text();
     expect(metrics).toMatch(/^duplex_cluster_nodes\{node="[^"]+"\} 2$/m);
+  });
+
+  it('runs the box office beside the nodes: its announcements reach a watcher, and it is not a node', async () => {
+    const heard: string[] = [];
+    const watcher = await clients.connect(lb);
+    watcher.service(boxOfficeContract, { announcement: (show, text) => void heard.push(`${show}: ${text}`) });
+    await watcher.service(seatBookingContract).getSeatMap('smoke-box-office');
+    await eventually(() => heard.length >= 2, 'two announcements from the box office', 10_000);
+    expect(heard[0]).toMatch(/^smoke-box-office: (doors open in \d+ minutes|the doors are open)$/);
+    expect(await (await fetch(`${lb}/metrics`)).text()).toMatch(/^duplex_cluster_nodes\{node="[^"]+"\} 2$/m);
   });
 
   it('carries a callback from a client on one node to a client on another', async () => {

@@ -14,10 +14,12 @@
  */
 import { DuplexClient, DuplexError, type CallbacksOf, type OperationsOf, type SessionFrame } from '@nest-duplex/client';
 import type { beerInventoryContract } from '../src/beer-inventory/beer-inventory.contract';
+import type { boxOfficeContract } from '../src/box-office/box-office.contract';
 import type { seatBookingContract } from '../src/seat-booking/seat-booking.contract';
 
 type Party = typeof beerInventoryContract;
 type Seats = typeof seatBookingContract;
+type BoxOffice = typeof boxOfficeContract;
 type SeatView = 'free' | 'mine' | 'taken' | 'booked';
 type NoticeKind = 'error' | 'info' | 'ok';
 type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'resumed' | 'moved' | 'fresh';
@@ -221,6 +223,14 @@ const seats = client.service<OperationsOf<Seats>, CallbacksOf<Seats>>('seat-book
   seatBooked(show, seat) {
     logCallback('seat-booking', 'seatBooked', [show, seat]);
     if (show === SHOW) setSeat(seat, 'booked');
+  },
+});
+
+// From the box office worker (apps/box-office), a process that is not a node, to this show's watchers.
+client.service<OperationsOf<BoxOffice>, CallbacksOf<BoxOffice>>('box-office', {
+  announcement(show, text) {
+    logCallback('box-office', 'announcement', [show, text]);
+    if (show === SHOW) notice(`Box office: ${text}`, 'info');
   },
 });
 

@@ -83,8 +83,11 @@ export const DUPLEX_OPTIONS = Symbol('duplex:options');
 
 /** Options that do not make sense, alone or together: the node refuses to start. */
 export class DuplexOptionsError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid DuplexModule options:\n- ${problems.join('\n- ')}`);
+  constructor(
+    readonly problems: string[],
+    of = 'DuplexModule',
+  ) {
+    super(`invalid ${of} options:\n- ${problems.join('\n- ')}`);
     this.name = 'DuplexOptionsError';
   }
 }
@@ -95,25 +98,8 @@ export class DuplexOptionsError extends Error {
  */
 export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = process.env): ResolvedDuplexOptions {
   const problems: string[] = [];
-  const number = (name: string, value: number | undefined, variable: string | undefined, fallback: number, min = 0): number => {
-    const raw = value ?? (env[variable ?? ''] === undefined || env[variable ?? ''] === '' ? undefined : Number(env[variable!]));
-    if (raw === undefined) return fallback;
-    if (!Number.isFinite(raw) || raw < min) {
-      problems.push(`${name}${variable ? ` (${variable})` : ''} is ${value ?? JSON.stringify(env[variable!])}; it must be a number of at least ${min}`);
-      return fallback;
-    }
-    return raw;
-  };
-  const amqpOptions = options.amqp === false ? undefined : options.amqp;
-  const url = options.amqp === false ? undefined : (amqpOptions?.url ?? (env.AMQP_URL || undefined));
-  const amqp: ResolvedAmqpOptions | null = url
-    ? {
-        url,
-        prefix: amqpOptions?.prefix ?? (env.AMQP_PREFIX || topology.defaultPrefix),
-        maxBackoffMs: number('amqp.maxBackoffMs', amqpOptions?.maxBackoffMs, 'AMQP_MAX_BACKOFF_MS', 5_000, 1),
-        inboxTtlMs: number('amqp.inboxTtlMs', amqpOptions?.inboxTtlMs, 'AMQP_INBOX_TTL_MS', 60_000, 1),
-      }
-    : null;
+  const number = numberReader(env, problems);
+  const amqp = resolveAmqp(options.amqp, env, problems);
   const secret = options.secret ?? (env.DUPLEX_SECRET || undefined);
   const resolved: ResolvedDuplexOptions = {
     authenticate: options.authenticate,
@@ -138,6 +124,32 @@ export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = 
   problems.push(...conflicts(resolved, secret !== undefined));
   if (problems.length > 0) throw new DuplexOptionsError(problems);
   return resolved;
+}
+
+/** Reads a number option: given in code, else its variable, else the fallback; a bad value is a problem, named. */
+export function numberReader(env: NodeJS.ProcessEnv, problems: string[]) {
+  return (name: string, value: number | undefined, variable: string | undefined, fallback: number, min = 0): number => {
+    const raw = value ?? (env[variable ?? ''] === undefined || env[variable ?? ''] === '' ? undefined : Number(env[variable!]));
+    if (raw === undefined) return fallback;
+    if (!Number.isFinite(raw) || raw < min) {
+      problems.push(`${name}${variable ? ` (${variable})` : ''} is ${value ?? JSON.stringify(env[variable!])}; it must be a number of at least ${min}`);
+      return fallback;
+    }
+    return raw;
+  };
+}
+
+/** The broker settings, from code or AMQP_*; null without a URL (or with `false`). */
+export function resolveAmqp(options: DuplexAmqpOptions | false | undefined, env: NodeJS.ProcessEnv, problems: string[]): ResolvedAmqpOptions | null {
+  const url = options === false ? undefined : (options?.url ?? (env.AMQP_URL || undefined));
+  if (!url || options === false) return null;
+  const number = numberReader(env, problems);
+  return {
+    url,
+    prefix: options?.prefix ?? (env.AMQP_PREFIX || topology.defaultPrefix),
+    maxBackoffMs: number('amqp.maxBackoffMs', options?.maxBackoffMs, 'AMQP_MAX_BACKOFF_MS', 5_000, 1),
+    inboxTtlMs: number('amqp.inboxTtlMs', options?.inboxTtlMs, 'AMQP_INBOX_TTL_MS', 60_000, 1),
+  };
 }
 
 function conflicts(o: ResolvedDuplexOptions, secretGiven: boolean): string[] {

@@ -9,6 +9,8 @@ export {
   type CallbacksOf,
   type ContractDefinition,
   type ErrorCode,
+  type GatherAnswer,
+  type GatherProxy,
   type OperationHandlers,
   type OperationsOf,
   type TopicProxy,
@@ -20,7 +22,8 @@ export { type OnSessionEnd, type SessionInfo, userIdOf } from './contracts/sessi
 export type { DuplexAuthenticator, DuplexHandshake } from './gateway/duplex-authenticator';
 export { DuplexContext } from './runtime/duplex-context';
 export { DUPLEX_CONTEXT, duplexCall, type DuplexCall, type DuplexContextType } from './runtime/duplex-call';
-export type { CallbackHub } from './runtime/callback-hub';
+export type { CallbackChannels } from './runtime/callback-channels';
+export type { CallbackHub, GatherOptions } from './runtime/callback-hub';
 export { DuplexHealth, type HealthReport } from './runtime/duplex-health';
 export { ReplicatedStore } from './state/replicated-store';
 export type { IncrementResult, Json } from './state/state-command';

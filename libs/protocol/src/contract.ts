@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { WireError } from './frames';
 
 /** Arguments are a tuple schema: positional, counted, each typed. */
 export type ArgsSchema = z.ZodTuple<readonly z.core.SomeType[] | [], null>;
@@ -93,6 +94,9 @@ type ResultOf<D extends { result: z.ZodType }> = z.output<D['result']>;
 type OneWayKeys<M extends Record<string, { oneWay: boolean }>> = {
   [K in keyof M]: M[K]['oneWay'] extends true ? K : never;
 }[keyof M];
+type RequestReplyKeys<M extends Record<string, { oneWay: boolean }>> = {
+  [K in keyof M]: M[K]['oneWay'] extends false ? K : never;
+}[keyof M];
 
 /** What a service class implements: one method per operation. */
 export type OperationHandlers<C extends ContractDefinition> = {
@@ -121,4 +125,15 @@ export type CallbackProxy<C extends ContractDefinition> = {
 /** The service's handle on a topic: only one-way callbacks fan out. */
 export type TopicProxy<C extends ContractDefinition> = {
   [K in OneWayKeys<C['callbacks']>]: (...args: ArgsOf<C['callbacks'][K]>) => Promise<void>;
+};
+
+/** One recipient's answer to a gathered request-reply callback: its result, or why there is none. */
+export type GatherAnswer<R> = { sessionId: string; ok: true; result: R } | { sessionId: string; ok: false; error: WireError };
+
+/**
+ * The service's handle for scatter-gather: a request-reply callback asked of
+ * every recipient at once, resolving with one answer per recipient.
+ */
+export type GatherProxy<C extends ContractDefinition> = {
+  [K in RequestReplyKeys<C['callbacks']>]: (...args: ArgsOf<C['callbacks'][K]>) => Promise<GatherAnswer<ResultOf<C['callbacks'][K]>>[]>;
 };

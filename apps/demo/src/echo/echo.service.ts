@@ -35,6 +35,10 @@ export class EchoService implements OperationHandlers<typeof echoContract> {
     return this.duplex.sessionsOf(userId).map((session) => session.id);
   }
 
+  gatherAnswers(topic: string, question: string) {
+    return this.clients.gather(topic).answer(question);
+  }
+
   whoAmI(): { sessionId: string; nodeId: string } {
     return { sessionId: this.duplex.session.id, nodeId: this.duplex.nodeId };
   }

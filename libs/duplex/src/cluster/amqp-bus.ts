@@ -22,6 +22,8 @@ export interface AmqpBusOptions {
   maxBackoffMs?: number;
   /** How long the inbox outlives a lost connection (`x-expires`, ms): a node back within it loses nothing. */
   inboxTtlMs?: number;
+  /** Whether the inbox hears the cluster's broadcasts (presence): nodes do; a process that only raises callbacks does not. Default true. */
+  broadcast?: boolean;
 }
 
 /** Header with the publisher's wall clock (ms), for the delivery latency of the hop. */
@@ -69,6 +71,7 @@ export class AmqpBus implements Bus {
   private nextMessageId = 0;
   private readonly marker: string;
   private readonly inboxTtlMs: number;
+  private readonly broadcast: boolean;
   /** Set up once: later setups are reconnections, whose inbox may have kept what came meanwhile. */
   private setUp = false;
   private lostInOutage = false;
@@ -97,6 +100,7 @@ export class AmqpBus implements Bus {
     this.queue = topology.nodeQueue(this.prefix, this.nodeId);
     this.marker = topology.nodeMarker(this.prefix, this.nodeId);
     this.inboxTtlMs = options.inboxTtlMs ?? DEFAULT_INBOX_TTL_MS;
+    this.broadcast = options.broadcast ?? true;
     this.connection = new AmqpConnection(
       { url: options.url, name: `duplex bus ${this.nodeId}`, minBackoffMs: options.minBackoffMs, maxBackoffMs: options.maxBackoffMs },
       (session) => this.setup(session),
@@ -119,7 +123,7 @@ export class AmqpBus implements Bus {
     this.handler = handler;
     this.onUp = onUp;
     this.interests.add(routingKey(nodeAddress(this.nodeId)));
-    this.interests.add(routingKey(BROADCAST));
+    if (this.broadcast) this.interests.add(routingKey(BROADCAST));
     await this.connection.start();
   }
 

@@ -16,3 +16,9 @@ export function userTopic(userId: string): string {
 export function checkTopic(topic: string): void {
   if (topic.startsWith(RESERVED)) throw new DuplexError('INVALID_ARGUMENTS', `topics starting with "${RESERVED}" are the framework's`);
 }
+
+/** The inverse of userTopic: the user a topic is the own topic of, if it is one. */
+export function userOfTopic(topic: string): string | undefined {
+  const prefix = userTopic('');
+  return topic.startsWith(prefix) ? topic.slice(prefix.length) : undefined;
+}

@@ -1,44 +1,34 @@
-import { type CallbackDefinition, type CallbackProxy, type ContractDefinition, DuplexError, type TopicProxy } from '@nest-duplex/protocol';
+import { type CallbackProxy, type ContractDefinition, DuplexError, type GatherAnswer, type GatherProxy, type TopicProxy } from '@nest-duplex/protocol';
+import type { SessionInfo } from '../contracts/session-info';
 import { checkTopic, userTopic } from '../presence/user-topic';
 import { currentSession } from './call-context';
-import type { CallbackRouter } from './callback-router';
+import { CallbackChannels } from './callback-channels';
+import type { CallbackSender } from './callback-sender';
+import { toDuplexError } from './error-mapping';
+
+/** Who subscribes to a topic, on every node, as presence knows it. */
+export interface TopicMembers {
+  members(topic: string): SessionInfo[];
+}
+
+export interface GatherOptions {
+  /** How long each recipient has to answer (ms). Default: the callback's timeoutMs, else callbackTimeoutMs. */
+  timeoutMs?: number;
+}
 
 /**
- * A service's typed handle on its clients: the caller (WCF's
- * GetCallbackChannel), any session by id, every session of a user, or every
- * subscriber of a topic.
+ * A service's typed handle on its clients: besides what any process can
+ * reach (CallbackChannels), the caller (WCF's GetCallbackChannel), a topic's
+ * other subscribers, and scatter-gather over a topic's or a user's sessions.
  */
-export class CallbackHub<C extends ContractDefinition> {
-  constructor(
-    private readonly contract: C,
-    private readonly router: CallbackRouter,
-    private readonly defaultTimeoutMs: number,
-  ) {}
+export class CallbackHub<C extends ContractDefinition> extends CallbackChannels<C> {
+  constructor(contract: C, sender: CallbackSender, defaultTimeoutMs: number, private readonly recipients: TopicMembers) {
+    super(contract, sender, defaultTimeoutMs);
+  }
 
   /** The session whose operation (or end hook) is running. */
   caller(): CallbackProxy<C> {
     return this.session(currentSession().id);
-  }
-
-  session(sessionId: string): CallbackProxy<C> {
-    return this.proxy((name, definition, args) => {
-      const frame = { service: this.contract.name, method: name, args };
-      if (definition.oneWay) return this.router.send(sessionId, frame);
-      return this.router
-        .request(sessionId, frame, definition.timeoutMs ?? this.defaultTimeoutMs)
-        .then((result) => this.checkAnswer(name, definition, result));
-    }) as CallbackProxy<C>;
-  }
-
-  /** Every subscriber of `topic`, on every node. */
-  topic(topic: string): TopicProxy<C> {
-    checkTopic(topic);
-    return this.fanOut(topic, undefined);
-  }
-
-  /** Every session of a user (see userIdOf), on every node, each once. */
-  user(userId: string): TopicProxy<C> {
-    return this.fanOut(userTopic(userId), undefined);
   }
 
   /** Every subscriber of `topic` except the caller. */
@@ -47,35 +37,37 @@ export class CallbackHub<C extends ContractDefinition> {
     return this.fanOut(topic, currentSession().id);
   }
 
-  private fanOut(topic: string, exceptSessionId: string | undefined): TopicProxy<C> {
+  /**
+   * Asks a request-reply callback of every subscriber of `topic`, on every
+   * node, at once. Resolves with one answer per recipient (presence's
+   * subscribers when asked): its result, or its error (the client's code,
+   * TIMEOUT, UNAVAILABLE, BAD_REQUEST for an invalid result), all within the
+   * timeout. It never rejects for a recipient's failure.
+   */
+  gather(topic: string, options: GatherOptions = {}): GatherProxy<C> {
+    checkTopic(topic);
+    return this.gatherFrom(topic, options);
+  }
+
+  /** Scatter-gather over every session of a user. */
+  gatherUser(userId: string, options: GatherOptions = {}): GatherProxy<C> {
+    return this.gatherFrom(userTopic(userId), options);
+  }
+
+  private gatherFrom(topic: string, options: GatherOptions): GatherProxy<C> {
     return this.proxy((name, definition, args) => {
-      if (!definition.oneWay) {
-        throw new DuplexError('INTERNAL', `${this.contract.name}.${name} is request-reply and cannot go to a topic`);
+      if (definition.oneWay) {
+        throw new DuplexError('INTERNAL', `${this.contract.name}.${name} is one-way: only request-reply callbacks are gathered`);
       }
-      return this.router.publish(topic, { service: this.contract.name, method: name, args }, exceptSessionId);
-    }) as TopicProxy<C>;
-  }
-
-  private proxy(invoke: (name: string, definition: CallbackDefinition, args: unknown[]) => Promise<unknown>) {
-    const proxy: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-    for (const [name, definition] of Object.entries(this.contract.callbacks)) {
-      proxy[name] = async (...args) => {
-        // The service's own bug: fail loudly on this side, never send a bad frame.
-        const parsed = definition.args.safeParse(args);
-        if (!parsed.success) {
-          throw new DuplexError('INTERNAL', `${this.contract.name}.${name} called back with bad arguments`);
-        }
-        return invoke(name, definition, parsed.data as unknown[]);
-      };
-    }
-    return proxy;
-  }
-
-  private checkAnswer(name: string, definition: CallbackDefinition, result: unknown): unknown {
-    const parsed = definition.result.safeParse(result);
-    if (!parsed.success) {
-      throw new DuplexError('BAD_REQUEST', `client answered ${this.contract.name}.${name} with an invalid result`);
-    }
-    return parsed.data;
+      const frame = { service: this.contract.name, method: name, args };
+      const timeoutMs = options.timeoutMs ?? this.timeoutOf(definition);
+      const asked = this.recipients.members(topic).map(({ id }) =>
+        this.sender
+          .request(id, frame, timeoutMs)
+          .then((result): GatherAnswer<unknown> => ({ sessionId: id, ok: true, result: this.checkAnswer(name, definition, result) }))
+          .catch((error: unknown): GatherAnswer<unknown> => ({ sessionId: id, ok: false, error: toDuplexError(error).toWire() })),
+      );
+      return Promise.all(asked);
+    }) as GatherProxy<C>;
   }
 }

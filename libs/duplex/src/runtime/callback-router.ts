@@ -11,6 +11,7 @@ import { OUTAGE_WAIT_MS } from '../state/replicated-store';
 import { toDuplexError } from './error-mapping';
 import type { NodeObserver } from './node-events';
 import { RecentIds } from '../cluster/recent-ids';
+import type { CallbackSender } from './callback-sender';
 import type { HeldFrame, Session } from './session';
 
 /** How many callbacks raised by calls a node remembers: a rerun comes within seconds of the first run. */
@@ -35,7 +36,7 @@ interface PendingReply {
  * Request-reply callbacks are answered to the origin node, which owns the
  * timeout.
  */
-export class CallbackRouter {
+export class CallbackRouter implements CallbackSender {
   private readonly logger = new Logger(CallbackRouter.name);
   private readonly pending = new Map<string, PendingReply>();
   /** Ids of the one-way callbacks this node publishes: unique per process, so per cluster. */

@@ -20,7 +20,7 @@ export class DuplexContext {
   }
 
   callbacks<C extends ContractDefinition>(contract: C): CallbackHub<C> {
-    return new CallbackHub(contract, this.node.router, this.node.options.callbackTimeoutMs);
+    return new CallbackHub(contract, this.node.router, this.node.options.callbackTimeoutMs, this.node);
   }
 
   /** The session of the running call. */
