@@ -176,6 +176,19 @@ describe('demo page in a browser, two nodes', () => {
     await shoot('notices');
   });
 
+  it('asks every other guest for another round on their page, across nodes, and shows the tally', async () => {
+    const [one, two] = pages;
+    await one.click('#round');
+    const question = '[data-testid="notices"] li.question:has-text("alice asks: another round?")';
+    await two.waitForSelector(question);
+    await shoot('round-asked');
+    await two.click(`${question} button:text-is("Yes")`);
+    await two.waitForSelector(question, { state: 'detached' });
+    await one.waitForSelector('[data-testid="notices"] li:has-text("Another round? 1 yes, 0 no, 0 no answer (of 1).")');
+    expect(await notices(one)).not.toContain('another round?'); // the host is not asked
+    await shoot('round-tally');
+  });
+
   it('a page moved to another node shows the new node, resumed, and keeps its guest, seats and callbacks', async () => {
     const [one, two] = pages;
     roamer = await open(balancer.url);

@@ -21,7 +21,7 @@ type Party = typeof beerInventoryContract;
 type Seats = typeof seatBookingContract;
 type BoxOffice = typeof boxOfficeContract;
 type SeatView = 'free' | 'mine' | 'taken' | 'booked';
-type NoticeKind = 'error' | 'info' | 'ok';
+type NoticeKind = 'error' | 'info' | 'ok' | 'question';
 type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'resumed' | 'moved' | 'fresh';
 
 const SHOW = new URLSearchParams(location.search).get('show') ?? 'premiere';
@@ -68,6 +68,28 @@ function notice(text: string, kind: NoticeKind = 'info'): void {
   list.prepend(item);
   if (kind !== 'error') setTimeout(() => item.remove(), NOTICE_MS);
   while (list.children.length > MAX_NOTICES) list.lastElementChild!.remove();
+}
+
+/** A notice with Yes and No; resolves with the choice, and with false once it is dismissed or pushed out. */
+function ask(question: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    notice(question, 'question');
+    const item = $('notices').firstElementChild as HTMLElement;
+    for (const [label, answer] of [['Yes', true], ['No', false]] as const) {
+      const button = el('button', 'answer', label);
+      button.type = 'button';
+      button.addEventListener('click', () => {
+        resolve(answer);
+        item.remove();
+      });
+      item.querySelector('.close')!.before(button);
+    }
+    new MutationObserver((_, observer) => {
+      if (item.isConnected) return;
+      observer.disconnect();
+      resolve(false);
+    }).observe($('notices'), { childList: true });
+  });
 }
 
 function fail(error: unknown): void {
@@ -208,6 +230,11 @@ const party = client.service<OperationsOf<Party>, CallbacksOf<Party>>('beer-inve
     logCallback('beer-inventory', 'notifyGuestLeftParty', [name]);
     guests.delete(name);
     drawGuests();
+  },
+  // Request-reply: the host waits for this page's answer (10 s), so it is asked in the notices.
+  anotherRound(host) {
+    logCallback('beer-inventory', 'anotherRound', [host]);
+    return ask(`${host} asks: another round?`);
   },
 });
 
@@ -362,6 +389,13 @@ $('drink').addEventListener('click', () =>
   }),
 );
 $('beer-run').addEventListener('click', () => asGuest((name) => party.makeBeerRun(name, BEER_RUN)));
+$('round').addEventListener('click', () =>
+  asGuest(async (name) => {
+    notice('Asking every other guest, on every node…', 'info');
+    const { asked, yes, no, noAnswer } = await party.callARound(name);
+    notice(asked === 0 ? 'Nobody else to ask.' : `Another round? ${yes} yes, ${no} no, ${noAnswer} no answer (of ${asked}).`, 'ok');
+  }),
+);
 $('leave').addEventListener('click', () =>
   asGuest(async (name) => {
     await party.leaveTheParty(name);

@@ -7,7 +7,7 @@ import {
   ReplicatedStore,
   SessionInfo,
 } from '@nest-duplex/server';
-import { beerInventoryContract, PARTY_TOPIC } from './beer-inventory.contract';
+import { beerInventoryContract, GUESTS_TOPIC, PARTY_TOPIC } from './beer-inventory.contract';
 
 const INITIAL_INVENTORY = Number(process.env.BEER_INITIAL_INVENTORY ?? 6);
 const INVENTORY = 'beer:inventory';
@@ -45,6 +45,7 @@ export class BeerInventoryService implements OperationHandlers<typeof beerInvent
       }
       this.duplex.setAttribute(GUEST, guestName);
       await this.duplex.subscribe(PARTY_TOPIC);
+      await this.duplex.subscribe(GUESTS_TOPIC);
       await this.clients.others(PARTY_TOPIC).notifyGuestJoinedParty(guestName);
     }
     return this.inventory();
@@ -74,6 +75,19 @@ export class BeerInventoryService implements OperationHandlers<typeof beerInvent
     await this.leave(this.duplex.session);
   }
 
+  /** Scatter-gather: every other guest, on every node, at once; a guest who does not answer in time counts as no answer. */
+  async callARound(guestName: string): Promise<{ asked: number; yes: number; no: number; noAnswer: number }> {
+    this.checkGuest(guestName);
+    const answers = await this.clients.gather(GUESTS_TOPIC, { except: [this.duplex.session.id] }).anotherRound(guestName);
+    const tally = { asked: answers.length, yes: 0, no: 0, noAnswer: 0 };
+    for (const answer of answers) {
+      if (!answer.ok) tally.noAnswer++;
+      else if (answer.result) tally.yes++;
+      else tally.no++;
+    }
+    return tally;
+  }
+
   async onSessionEnd(session: SessionInfo): Promise<void> {
     await this.leave(session);
   }
@@ -84,6 +98,7 @@ export class BeerInventoryService implements OperationHandlers<typeof beerInvent
     if (guestName === undefined) return;
     this.duplex.setAttribute(GUEST, undefined);
     await this.duplex.unsubscribe(PARTY_TOPIC);
+    await this.duplex.unsubscribe(GUESTS_TOPIC);
     if (await this.state.setRemove(GUESTS, guestName)) {
       await this.clients.others(PARTY_TOPIC).notifyGuestLeftParty(guestName);
     }

@@ -14,6 +14,8 @@ export interface TopicMembers {
 export interface GatherOptions {
   /** How long each recipient has to answer (ms). Default: the callback's timeoutMs, else callbackTimeoutMs. */
   timeoutMs?: number;
+  /** Sessions not to ask (the caller's own, say). */
+  except?: string[];
 }
 
 /**
@@ -61,7 +63,9 @@ export class CallbackHub<C extends ContractDefinition> extends CallbackChannels<
       }
       const frame = { service: this.contract.name, method: name, args };
       const timeoutMs = options.timeoutMs ?? this.timeoutOf(definition);
-      const asked = this.recipients.members(topic).map(({ id }) =>
+      const except = new Set(options.except);
+      const recipients = this.recipients.members(topic).filter(({ id }) => !except.has(id));
+      const asked = recipients.map(({ id }) =>
         this.sender
           .request(id, frame, timeoutMs)
           .then((result): GatherAnswer<unknown> => ({ sessionId: id, ok: true, result: this.checkAnswer(name, definition, result) }))
