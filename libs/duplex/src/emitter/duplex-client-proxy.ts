@@ -22,9 +22,10 @@ const NO_SESSIONS: SessionLookup = { get: () => undefined, movedAway: () => fals
  * `emit(pattern, args)` completes once the broker confirmed; `send(pattern,
  * args)` yields the client's answer. Patterns: DuplexCallbackPattern. Use it
  * through DuplexEmitterModule (with the typed DuplexEmitter), or in
- * `ClientsModule.register([{ name, customClass: DuplexClientProxy, options }])`.
+ * `ClientsModule.register([{ name, customClass: DuplexClientProxy, options }])`
+ * (hence Nest's default type parameters). `status` emits 'connected' after
+ * each (re)connection to the broker and 'disconnected' once closed.
  */
-// Nest's default type parameters, so that ClientsModule's customClass takes it; `status` emits 'connected' and 'disconnected'.
 export class DuplexClientProxy extends ClientProxy implements OnApplicationShutdown {
   private readonly logger = new Logger('DuplexEmitter');
   private readonly options: ResolvedEmitterOptions;
