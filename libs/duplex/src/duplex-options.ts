@@ -141,8 +141,9 @@ export function numberReader(env: NodeJS.ProcessEnv, problems: string[]) {
 
 /** The broker settings, from code or AMQP_*; null without a URL (or with `false`). */
 export function resolveAmqp(options: DuplexAmqpOptions | false | undefined, env: NodeJS.ProcessEnv, problems: string[]): ResolvedAmqpOptions | null {
-  const url = options === false ? undefined : (options?.url ?? (env.AMQP_URL || undefined));
-  if (!url || options === false) return null;
+  if (options === false) return null;
+  const url = options?.url ?? (env.AMQP_URL || undefined);
+  if (!url) return null;
   const number = numberReader(env, problems);
   return {
     url,
