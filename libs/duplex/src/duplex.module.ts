@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { BUS } from './cluster/bus';
+import { BUS, type Bus } from './cluster/bus';
 import { createBus } from './cluster/create-bus';
 import { ConfigurableDuplexModule, DUPLEX_ASYNC_OPTIONS_TYPE, DUPLEX_MODULE_OPTIONS, DUPLEX_OPTIONS_TYPE } from './duplex.module-definition';
 import { DUPLEX_OPTIONS, type DuplexOptions, type ResolvedDuplexOptions, resolveOptions } from './duplex-options';
@@ -9,6 +9,18 @@ import { DuplexMetrics } from './metrics/duplex-metrics';
 import { DuplexContext } from './runtime/duplex-context';
 import { DuplexHealth } from './runtime/duplex-health';
 import { DuplexNode } from './runtime/duplex-node';
+import { NodeEvents } from './runtime/node-events';
+import { OperationDispatcher } from './runtime/operation-dispatcher';
+import { OperationPipeline } from './runtime/operation-pipeline';
+import { ServiceRegistry } from './runtime/service-registry';
+import { SessionAdmission } from './runtime/session-admission';
+import { SessionEndHooks } from './runtime/session-end-hooks';
+import { SessionHandover } from './runtime/session-handover';
+import { SessionMembership } from './runtime/session-membership';
+import { SessionRegistry } from './runtime/session-registry';
+import { CallbackRouter } from './runtime/callback-router';
+import { ClusterPresence } from './presence/cluster-presence';
+import { TopicSubscriptions } from './presence/topic-subscriptions';
 import { createLog } from './state/create-log';
 import { ReplicatedStore } from './state/replicated-store';
 import { REPLICATION_LOG, type ReplicationLog } from './state/replication-log';
@@ -27,6 +39,25 @@ import { REPLICATION_LOG, type ReplicationLog } from './state/replication-log';
     { provide: BUS, useFactory: (o: ResolvedDuplexOptions) => createBus(o.nodeId, o.amqp), inject: [DUPLEX_OPTIONS] },
     { provide: REPLICATION_LOG, useFactory: (o: ResolvedDuplexOptions) => createLog(o.nodeId, o.amqp, o.state), inject: [DUPLEX_OPTIONS] },
     { provide: ReplicatedStore, useFactory: (log: ReplicationLog) => new ReplicatedStore(log), inject: [REPLICATION_LOG] },
+    // The runtime, each part a provider; dependencies run one way (docs/architecture.md, Runtime).
+    NodeEvents,
+    OperationPipeline,
+    ServiceRegistry,
+    SessionEndHooks,
+    TopicSubscriptions,
+    SessionRegistry,
+    ClusterPresence,
+    SessionHandover,
+    SessionMembership,
+    // Also built by the emitter, outside Nest, with no sessions of its own: hence a factory.
+    {
+      provide: CallbackRouter,
+      useFactory: (bus: Bus, subscriptions: TopicSubscriptions, sessions: SessionRegistry, events: NodeEvents) =>
+        new CallbackRouter(bus, subscriptions, sessions, events),
+      inject: [BUS, TopicSubscriptions, SessionRegistry, NodeEvents],
+    },
+    SessionAdmission,
+    OperationDispatcher,
     DuplexNode,
     DuplexContext,
     DuplexGateway,

@@ -5,8 +5,10 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import { DuplexError, EVENTS, HandshakeAuth, PROTOCOL_VERSION, SessionFrame } from '@nest-duplex/protocol';
-import { DuplexNode } from '../runtime/duplex-node';
+import { OperationDispatcher } from '../runtime/operation-dispatcher';
 import type { Session } from '../runtime/session';
+import { SessionAdmission } from '../runtime/session-admission';
+import { SessionRegistry } from '../runtime/session-registry';
 import { RateLimitedLog } from './rate-limited-log';
 import type { DuplexAuthenticator, DuplexHandshake } from './duplex-authenticator';
 import { isOriginAllowed } from './origin-policy';
@@ -48,7 +50,9 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly moduleRef: ModuleRef,
-    private readonly node: DuplexNode,
+    private readonly admission: SessionAdmission,
+    private readonly sessions: SessionRegistry,
+    private readonly dispatcher: OperationDispatcher,
     @Inject(DUPLEX_OPTIONS) private readonly options: ResolvedDuplexOptions,
   ) {
     this.tokens = new SessionToken(options.secret);
@@ -100,7 +104,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Calls already running answer before the sockets close; their sessions then wait out the grace period, resumable elsewhere. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.node.dispatcher.drain(STOP_DRAIN_MS);
+    await this.dispatcher.drain(STOP_DRAIN_MS);
     await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
   }
 
@@ -126,16 +130,16 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     const resumeId = resumeToken === undefined ? null : this.tokens.verify(resumeToken);
     const seenSeq = lastSeq ?? 0;
     // Only the identity that opened a session continues it; another gets a session of its own.
-    const resumed = resumeId === null ? null : await this.node.resumeSession(resumeId, seenSeq, identity);
+    const resumed = resumeId === null ? null : await this.admission.resume(resumeId, seenSeq, identity);
     const data = socket.data as SocketData;
-    data.session = resumed ?? (await this.node.openSession(identity));
+    data.session = resumed ?? (await this.admission.open(identity));
     data.resumed = resumed !== null;
     data.lastSeq = resumed ? seenSeq : 0;
     // Kept for this connection from here on; if it closes before it is connected, the grace period runs.
     const session = data.session;
-    this.node.sessions.reserve(session);
+    this.sessions.reserve(session);
     const abandon = () => {
-      if (!data.attached) this.node.sessions.abandon(session);
+      if (!data.attached) this.sessions.abandon(session);
     };
     socket.conn.once('close', abandon);
     // It may have closed while the handshake waited (a move takes its ask's time).
@@ -153,14 +157,14 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       protocol: PROTOCOL_VERSION,
       session: this.tokens.sign(session.id),
       sessionId: session.id,
-      nodeId: this.node.nodeId,
+      nodeId: this.options.nodeId,
       resumed,
       missed: session.missedSince(lastSeq),
     };
     const connection = new SocketConnection(socket, frame);
     // The session frame goes out before any callback is replayed.
     socket.emit(EVENTS.session, frame);
-    this.node.sessions.attach(session, connection, lastSeq);
+    this.sessions.attach(session, connection, lastSeq);
 
     socket.onAny((event: string, ...args: unknown[]) => {
       if (event === EVENTS.call) return;
@@ -171,7 +175,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       const ack = typeof args.at(-1) === 'function' ? (args.pop() as (a: unknown) => void) : undefined;
       if (!ack) return this.refuse(socket, undefined, 'a call needs an acknowledgement callback');
       if (args.length !== 1) return this.refuse(socket, ack, 'a call carries exactly one frame');
-      void this.node.dispatcher.dispatch(session, args[0]).then(ack);
+      void this.dispatcher.dispatch(session, args[0]).then(ack);
     });
     // Socket.IO reports a frame it cannot decode (not JSON, say) as an error, then closes the connection.
     let undecodable: string | undefined;
@@ -183,7 +187,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       if (why) this.closedLog.note(`session ${session.id}: connection closed: ${why}`);
       // A client that closes its socket on purpose ends its session now; a
       // lost transport gets the grace period to come back.
-      this.node.sessions.detach(session, connection, reason === 'client namespace disconnect');
+      this.sessions.detach(session, connection, reason === 'client namespace disconnect');
     });
   }
 

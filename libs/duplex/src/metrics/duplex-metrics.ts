@@ -1,16 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { BusStats } from '../cluster/bus';
 import type { LatencySummary } from '../cluster/latency-window';
-import { DuplexNode } from '../runtime/duplex-node';
-import type { NodeObserver } from '../runtime/node-events';
+import { DuplexHealth, type HealthReport } from '../runtime/duplex-health';
+import { NodeEvents, type NodeObserver } from '../runtime/node-events';
 
 const QUANTILES = { '0.5': 'p50', '0.99': 'p99', '1': 'max' } as const;
 
 /**
  * The node's Prometheus metrics, in a registry of its own (so several nodes
  * can share a process in tests). Counters are fed by the node's events;
- * everything else is read when scraped, so the hot paths pay nothing.
+ * everything else is read from the health report when scraped, so the hot
+ * paths pay nothing.
  * Latencies are recent quantiles (the last 2,048 samples), in seconds.
  */
 @Injectable()
@@ -19,9 +19,9 @@ export class DuplexMetrics implements NodeObserver {
   private readonly calls: Counter<'service' | 'operation' | 'outcome'>;
   private readonly callbacks: Counter<'service' | 'method' | 'outcome'>;
 
-  constructor(node: DuplexNode) {
+  constructor(health: DuplexHealth, events: NodeEvents) {
     const registers = [this.registry];
-    this.registry.setDefaultLabels({ node: node.nodeId });
+    this.registry.setDefaultLabels({ node: health.report().nodeId });
     collectDefaultMetrics({ register: this.registry });
     this.calls = new Counter({
       name: 'duplex_calls_total',
@@ -35,12 +35,12 @@ export class DuplexMetrics implements NodeObserver {
       labelNames: ['service', 'method', 'outcome'],
       registers,
     });
-    // A scrape runs every collect in one synchronous pass: the bus's stats
-    // (counters copied, latency windows sorted) are read once for all of them.
-    let scraped: BusStats | undefined;
-    const busStats = () => {
+    // A scrape runs every collect in one synchronous pass: the report (counters
+    // copied, latency windows sorted) is taken once for all of them.
+    let scraped: HealthReport | undefined;
+    const report = () => {
       if (!scraped) {
-        scraped = node.bus.stats();
+        scraped = health.report();
         queueMicrotask(() => (scraped = undefined));
       }
       return scraped;
@@ -54,15 +54,15 @@ export class DuplexMetrics implements NodeObserver {
           this.set(read());
         },
       });
-    gauge('duplex_connections', 'Sessions with a connected client on this node', () => [...node.sessions.all()].filter((s) => s.connected).length);
-    gauge('duplex_sessions', 'Sessions on this node, connected or within their grace period', () => node.sessions.size);
-    gauge('duplex_ready', '1 when the node serves: bus connected and shared state caught up', () => Number(node.ready));
-    gauge('duplex_cluster_nodes', 'Live nodes this node knows of, itself included', () => node.presence.liveNodes().length);
-    gauge('duplex_bus_published_messages', 'Messages this node published on the bus', () => busStats().published);
+    gauge('duplex_connections', 'Sessions with a connected client on this node', () => report().connections);
+    gauge('duplex_sessions', 'Sessions on this node, connected or within their grace period', () => report().sessions);
+    gauge('duplex_ready', '1 when the node serves: bus connected and shared state caught up', () => Number(report().ready));
+    gauge('duplex_cluster_nodes', 'Live nodes this node knows of, itself included', () => report().nodes.length);
+    gauge('duplex_bus_published_messages', 'Messages this node published on the bus', () => report().bus.published);
     gauge('duplex_bus_delivered_messages', 'Messages the bus delivered to this node', () =>
-      Object.values(busStats().delivered).reduce((sum, n) => sum + n, 0),
+      Object.values(report().bus.delivered).reduce((sum, n) => sum + n, 0),
     );
-    gauge('duplex_state_position', 'Position of the last shared-state entry applied here', () => node.store.position);
+    gauge('duplex_state_position', 'Position of the last shared-state entry applied here', () => report().state.position);
     const latency = (name: string, help: string, read: () => LatencySummary) =>
       new Gauge({
         name,
@@ -74,10 +74,10 @@ export class DuplexMetrics implements NodeObserver {
           for (const [quantile, key] of Object.entries(QUANTILES)) this.set({ quantile }, summary[key] / 1000);
         },
       });
-    latency('duplex_bus_publish_seconds', 'Bus publish to broker confirm, recent quantiles', () => busStats().latency.publish);
-    latency('duplex_bus_delivery_seconds', 'Publish on any node to delivery on this one, recent quantiles', () => busStats().latency.delivery);
-    latency('duplex_state_lag_seconds', 'A shared-state write from append to applied here, recent quantiles', () => node.store.writeLatency.summary());
-    node.events.add(this);
+    latency('duplex_bus_publish_seconds', 'Bus publish to broker confirm, recent quantiles', () => report().bus.latency.publish);
+    latency('duplex_bus_delivery_seconds', 'Publish on any node to delivery on this one, recent quantiles', () => report().bus.latency.delivery);
+    latency('duplex_state_lag_seconds', 'A shared-state write from append to applied here, recent quantiles', () => report().state.lag);
+    events.add(this);
   }
 
   call(service: string, operation: string, outcome: string): void {

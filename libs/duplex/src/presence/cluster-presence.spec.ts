@@ -1,18 +1,41 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { type BusMessage, isPresenceMessage, type PresenceMessage, type PresenceSession } from '../cluster/bus-message';
 import { MemoryBroker, MemoryBus } from '../cluster/memory-bus';
-import { ClusterPresence } from './cluster-presence';
+import { EventEmitter } from 'node:events';
+import type { Session } from '../runtime/session';
+import type { SessionEvents } from '../runtime/session-registry';
+import { ClusterPresence, type LocalSessions } from './cluster-presence';
 
 const timing = { heartbeatMs: 20, heartbeatTimeoutMs: 100, sessionGraceMs: 50 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A node's own sessions, as a list the test edits, and what presence asked of them. */
+class ListedSessions extends EventEmitter<SessionEvents> implements LocalSessions {
+  readonly list: PresenceSession[] = [];
+  readonly evicted: string[] = [];
+
+  presence(): PresenceSession[] {
+    return this.list;
+  }
+
+  evict(sessionId: string): void {
+    this.evicted.push(sessionId);
+  }
+
+  /** The session left this node, as the registry tells it. */
+  leave(sessionId: string): void {
+    const index = this.list.findIndex((s) => s.id === sessionId);
+    if (index >= 0) this.list.splice(index, 1);
+    this.emit('left', { id: sessionId } as Session);
+  }
+}
 
 /** Several nodes in one process, on one memory broker. */
 class TestNode {
   readonly bus: MemoryBus;
   readonly presence: ClusterPresence;
-  readonly sessions: PresenceSession[] = [];
+  readonly local = new ListedSessions();
   readonly ended: string[] = [];
-  readonly evicted: string[] = [];
   /** Presence messages this node received. */
   readonly received: PresenceMessage[] = [];
   /** Messages this node loses before handling, as a lossy network would. */
@@ -23,13 +46,9 @@ class TestNode {
     readonly broker: MemoryBroker,
   ) {
     this.bus = new MemoryBus(nodeId, broker);
-    this.presence = new ClusterPresence(
-      this.bus,
-      timing,
-      () => this.sessions,
-      async (session) => void this.ended.push(session.id),
-      (id) => void this.evicted.push(id),
-    );
+    this.presence = new ClusterPresence(this.bus, timing, this.local, {
+      endedRemote: async (session) => void this.ended.push(session.id),
+    });
   }
 
   async start(): Promise<void> {
@@ -47,7 +66,7 @@ class TestNode {
   /** A session opens here, and the node says so, as DuplexNode does. */
   open(id: string, topics: string[] = [], attributes: Record<string, unknown> = {}): void {
     const session = { id, identity: null, topics, attributes };
-    this.sessions.push(session);
+    this.local.list.push(session);
     this.presence.announce(session);
   }
 
@@ -90,7 +109,7 @@ describe('ClusterPresence', () => {
     const [a, b] = await cluster('a', 'b');
     b.open('s1', ['party'], { guestName: 'ann' });
     b.open('s2');
-    b.presence.gone('s2');
+    b.local.leave('s2');
     await sleep(60);
     expect(a.presence.liveNodes().sort()).toEqual(['a', 'b']);
     expect(a.presence.find('s1')).toMatchObject({ nodeId: 'b', live: true, session: { attributes: { guestName: 'ann' } } });
@@ -123,8 +142,7 @@ describe('ClusterPresence', () => {
     const [a, b] = await cluster('a', 'b');
     a.lose = (m) => m.type === 'session-gone';
     b.open('s');
-    b.sessions.pop();
-    b.presence.gone('s');
+    b.local.leave('s');
     await sleep(5);
     expect(a.presence.find('s')).toBeDefined();
     await sleep(timing.heartbeatMs * 3);
@@ -163,7 +181,7 @@ describe('ClusterPresence', () => {
     b.open('mover');
     await sleep(60);
     await b.crash();
-    a.sessions.push({ id: 'mover', identity: null, topics: [], attributes: {} }); // resumed on a
+    a.local.list.push({ id: 'mover', identity: null, topics: [], attributes: {} }); // resumed on a
     await sleep(timing.heartbeatTimeoutMs + timing.sessionGraceMs + 100);
     expect(a.ended).toEqual([]);
   });
@@ -238,6 +256,6 @@ describe('ClusterPresence', () => {
     const [a, b] = await cluster('a', 'b');
     b.presence.announce({ id: 'moved', identity: null, topics: [], attributes: {} });
     await sleep(10);
-    expect(a.evicted).toEqual(['moved']);
+    expect(a.local.evicted).toEqual(['moved']);
   });
 });

@@ -1,6 +1,7 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Bus } from '../cluster/bus';
+import type { EventEmitter } from 'node:events';
+import { BUS, type Bus } from '../cluster/bus';
 import { RecentIds } from '../cluster/recent-ids';
 import { BROADCAST, type BusAddress, nodeAddress } from '../cluster/bus-address';
 import type {
@@ -11,6 +12,9 @@ import type {
   PresenceVersion,
   ReapMessage,
 } from '../cluster/bus-message';
+import { DUPLEX_OPTIONS } from '../duplex-options';
+import { type SessionEndHandler, SessionEndHooks } from '../runtime/session-end-hooks';
+import { type SessionEvents, SessionRegistry } from '../runtime/session-registry';
 
 export interface PresenceTiming {
   heartbeatMs: number;
@@ -18,6 +22,14 @@ export interface PresenceTiming {
   heartbeatTimeoutMs: number;
   /** Then its sessions get this long to resume elsewhere before they end. */
   sessionGraceMs: number;
+}
+
+/** This node's own sessions, as presence needs them. */
+export interface LocalSessions extends EventEmitter<SessionEvents> {
+  /** Every local session as announced. */
+  presence(): PresenceSession[];
+  /** A local copy of a session that resumed elsewhere: let it go without ending it. */
+  evict(sessionId: string): void;
 }
 
 /** Where a session that is not local lives: on a live node, or on one that is gone while its clients may still resume. */
@@ -63,6 +75,7 @@ const LEFT_MEMORY = 10_000;
  * queue's single active consumer ends each session once, running the
  * services' end hooks.
  */
+@Injectable()
 export class ClusterPresence {
   private readonly logger = new Logger(ClusterPresence.name);
   private readonly nodes = new Map<string, RemoteNode>();
@@ -78,13 +91,13 @@ export class ClusterPresence {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly bus: Bus,
-    private readonly timing: PresenceTiming,
-    private readonly local: () => PresenceSession[],
-    private readonly endRemote: (session: PresenceSession) => Promise<void>,
-    private readonly evictLocal: (sessionId: string) => void,
+    @Inject(BUS) private readonly bus: Bus,
+    @Inject(DUPLEX_OPTIONS) private readonly timing: PresenceTiming,
+    @Inject(SessionRegistry) private readonly local: LocalSessions,
+    @Inject(SessionEndHooks) private readonly endHooks: Pick<SessionEndHandler, 'endedRemote'>,
   ) {
     bus.consumeJobs(REAPER_QUEUE, (message) => this.reap(message));
+    local.on('left', (session) => this.gone(session.id));
   }
 
   start(): void {
@@ -123,7 +136,7 @@ export class ClusterPresence {
         return;
       case 'session-update':
         // The session resumed on that node: our copy is stale, without ending it.
-        this.evictLocal(message.session.id);
+        this.local.evict(message.session.id);
         this.claim(message.session.id);
         if (this.inStep(message.nodeId, node, message)) node.sessions.set(message.session.id, message.session);
         return;
@@ -145,7 +158,7 @@ export class ClusterPresence {
     this.send(BROADCAST, { type: 'session-update', ...this.nextVersion(), session });
   }
 
-  gone(sessionId: string): void {
+  private gone(sessionId: string): void {
     this.send(BROADCAST, { type: 'session-gone', ...this.nextVersion(), sessionId });
   }
 
@@ -237,7 +250,7 @@ export class ClusterPresence {
   }
 
   private snapshot(leaving: boolean): PresenceSnapshotMessage {
-    return { type: 'presence-snapshot', ...this.stamp(), sessions: this.local(), ...(leaving ? { leaving } : {}) };
+    return { type: 'presence-snapshot', ...this.stamp(), sessions: this.local.presence(), ...(leaving ? { leaving } : {}) };
   }
 
   private tick(): void {
@@ -279,9 +292,9 @@ export class ClusterPresence {
     if (message.type !== 'reap') return;
     for (const session of message.sessions) {
       if (this.reaped.has(session.id)) continue; // every survivor files the same job
-      if (this.find(session.id)?.live || this.local().some((s) => s.id === session.id)) continue; // resumed elsewhere
+      if (this.find(session.id)?.live || this.local.presence().some((s) => s.id === session.id)) continue; // resumed elsewhere
       this.reaped.seen(session.id);
-      await this.endRemote(session);
+      await this.endHooks.endedRemote(session);
     }
   }
 

@@ -1,4 +1,5 @@
-import type { Bus } from '../cluster/bus';
+import { Inject, Injectable } from '@nestjs/common';
+import { BUS, type Bus } from '../cluster/bus';
 import { topicAddress } from '../cluster/bus-address';
 
 /**
@@ -7,11 +8,12 @@ import { topicAddress } from '../cluster/bus-address';
  * topic traffic it will deliver. Bind and unbind of one topic are serialised,
  * so a subscribe racing the last unsubscribe always ends bound.
  */
+@Injectable()
 export class TopicSubscriptions {
   private readonly members = new Map<string, Set<string>>();
   private readonly chains = new Map<string, Promise<void>>();
 
-  constructor(private readonly bus: Bus) {}
+  constructor(@Inject(BUS) private readonly bus: Bus) {}
 
   /** Resolves once the node receives the topic's messages. */
   async subscribe(topic: string, sessionId: string): Promise<void> {

@@ -1,35 +1,58 @@
-import { Injectable } from '@nestjs/common';
-import type { BusStats } from '../cluster/bus';
-import { DuplexNode } from './duplex-node';
+import { Inject, Injectable } from '@nestjs/common';
+import { BUS, type Bus, type BusStats } from '../cluster/bus';
+import type { LatencySummary } from '../cluster/latency-window';
+import { ClusterPresence } from '../presence/cluster-presence';
+import { ReplicatedStore } from '../state/replicated-store';
+import { SessionRegistry } from './session-registry';
 
-/** What a node says about itself: for a health endpoint or a load balancer's check. */
+/** What a node says about itself: for a health endpoint, a load balancer's check, or metrics. */
 export interface HealthReport {
   /** Serving: the bus is up and the shared state has caught up. */
   ready: boolean;
   nodeId: string;
-  /** Sessions held on this node. */
+  /** Sessions held on this node, connected or within their grace period. */
   sessions: number;
+  /** Sessions with a connected client on this node. */
+  connections: number;
   /** Ids of the nodes this node sees alive, itself included. */
   nodes: string[];
   bus: BusStats;
-  state: { ready: boolean; position: number };
+  /** `lag`: a shared-state write from append to applied here, over recent writes (ms). */
+  state: { ready: boolean; position: number; lag: LatencySummary };
 }
 
-/** The node's health, without the node's internals. */
+/** Whether the node serves now; cheap enough to ask on every call. */
+export interface NodeReadiness {
+  readonly ready: boolean;
+}
+
+/** The node's health, as one snapshot, without the node's internals. */
 @Injectable()
-export class DuplexHealth {
-  constructor(private readonly node: DuplexNode) {}
+export class DuplexHealth implements NodeReadiness {
+  constructor(
+    @Inject(BUS) private readonly bus: Bus,
+    private readonly store: ReplicatedStore,
+    private readonly sessions: SessionRegistry,
+    private readonly presence: ClusterPresence,
+  ) {}
+
+  /** Serving: the bus is up and the shared state has caught up. */
+  get ready(): boolean {
+    return this.bus.connected && this.store.ready;
+  }
 
   /** `recentLatency`: summarise bus latencies over the last N messages only (default: all held). */
   report(recentLatency?: number): HealthReport {
-    const { node } = this;
+    let connections = 0;
+    for (const session of this.sessions.all()) if (session.connected) connections++;
     return {
-      ready: node.ready,
-      nodeId: node.nodeId,
-      sessions: node.sessions.size,
-      nodes: node.presence.liveNodes(),
-      bus: node.bus.stats(recentLatency),
-      state: { ready: node.store.ready, position: node.store.position },
+      ready: this.ready,
+      nodeId: this.bus.nodeId,
+      sessions: this.sessions.size,
+      connections,
+      nodes: this.presence.liveNodes(),
+      bus: this.bus.stats(recentLatency),
+      state: { ready: this.store.ready, position: this.store.position, lag: this.store.writeLatency.summary() },
     };
   }
 }

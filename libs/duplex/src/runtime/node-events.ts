@@ -1,3 +1,5 @@
+import { Injectable } from '@nestjs/common';
+
 /** What a node reports as it works. Calls are synchronous and must be cheap; metrics implement it. */
 export interface NodeObserver {
   /** An operation call answered; `outcome` is "ok" or the error code. */
@@ -7,6 +9,7 @@ export interface NodeObserver {
 }
 
 /** Fans a node's reports out to whoever observes it (none by default). */
+@Injectable()
 export class NodeEvents implements NodeObserver {
   private readonly observers: NodeObserver[] = [];
 

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type Ack, DuplexError, type OperationDefinition } from '@nest-duplex/protocol';
@@ -6,8 +6,10 @@ import { idempotencyScope } from '../state/idempotency-scope';
 import { callContext } from './call-context';
 import { isFault, toDuplexError } from './error-mapping';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting-depth';
-import type { NodeObserver } from './node-events';
-import type { ServiceRegistry } from './service-registry';
+import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
+import { DuplexHealth, type NodeReadiness } from './duplex-health';
+import { NodeEvents, type NodeObserver } from './node-events';
+import { ServiceRegistry } from './service-registry';
 import type { Session } from './session';
 
 const callFrame = z.object({
@@ -23,6 +25,7 @@ const callFrame = z.object({
  * its outcome to the wire's ack, one-way operations included. It never throws: a bad frame is the
  * client's problem, not the node's.
  */
+@Injectable()
 export class OperationDispatcher {
   private readonly logger = new Logger(OperationDispatcher.name);
   private inFlight = 0;
@@ -32,13 +35,17 @@ export class OperationDispatcher {
   private readonly runPrefix = `~${randomUUID().slice(0, 8)}:`;
   private runs = 0;
 
+  private readonly maxCallBytes: number;
+
   constructor(
     private readonly services: ServiceRegistry,
-    private readonly maxCallBytes: number,
-    /** False while the cluster bus is down. */
-    private readonly available: () => boolean,
-    private readonly events: NodeObserver,
-  ) {}
+    @Inject(DUPLEX_OPTIONS) options: Pick<ResolvedDuplexOptions, 'maxCallBytes'>,
+    /** Not ready while the cluster bus is down or the shared state catches up. */
+    @Inject(DuplexHealth) private readonly node: NodeReadiness,
+    @Inject(NodeEvents) private readonly events: NodeObserver,
+  ) {
+    this.maxCallBytes = options.maxCallBytes;
+  }
 
   /**
    * The node is stopping: refuse new calls (UNAVAILABLE, so the client tries
@@ -115,7 +122,7 @@ export class OperationDispatcher {
 
     if (this.stopping) throw new DuplexError('UNAVAILABLE', 'this node is stopping; reconnect to another');
     // Refused before the handler runs, so no handler half-applies a change it cannot announce.
-    if (!this.available()) throw new DuplexError('UNAVAILABLE', 'the cluster bus is unavailable; try again shortly');
+    if (!this.node.ready) throw new DuplexError('UNAVAILABLE', 'the cluster bus is unavailable; try again shortly');
 
     // Through the app's guards, interceptors, pipes and filters (OperationPipeline).
     const call = () => service.invoke(op, checked.data as unknown[]);

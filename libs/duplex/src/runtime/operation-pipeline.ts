@@ -1,4 +1,5 @@
-import type { ExternalContextCreator, ParamsFactory } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
+import { ExternalContextCreator, type ParamsFactory } from '@nestjs/core';
 import { DUPLEX_CONTEXT } from './duplex-call';
 
 /** Where the operations' synthesized parameter metadata lives: one entry per positional argument. */
@@ -19,6 +20,7 @@ const argumentsFactory: ParamsFactory = {
  * ExternalContextCreator is Nest's public way to do this for a transport of
  * its own.
  */
+@Injectable()
 export class OperationPipeline {
   constructor(private readonly contexts: ExternalContextCreator) {}
 

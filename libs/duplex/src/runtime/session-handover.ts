@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Bus } from '../cluster/bus';
+import { BUS, type Bus } from '../cluster/bus';
 import { type BusAddress, nodeAddress, sessionAddress } from '../cluster/bus-address';
 import type {
   BusMessage,
@@ -10,8 +10,9 @@ import type {
   SessionLocatedMessage,
   SessionLocateMessage,
 } from '../cluster/bus-message';
+import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import type { FoundSession } from '../presence/cluster-presence';
-import type { SessionRegistry } from './session-registry';
+import { SessionRegistry } from './session-registry';
 
 /**
  * The answer to an ask: the window; `moved` if the session had moved on from
@@ -33,17 +34,22 @@ export type HandoverOutcome =
  * inbox ahead of the ask, so between the two nothing is missed; what both
  * received is told apart by message id.
  */
+@Injectable()
 export class SessionHandover {
   private readonly logger = new Logger(SessionHandover.name);
   /** Questions sent and not yet answered, by correlation id. */
   private readonly waiting = new Map<string, (answer: unknown) => void>();
 
+  /** How long to wait for the old node: past it, the node is taken as dead. */
+  private readonly timeoutMs: number;
+
   constructor(
-    private readonly bus: Bus,
+    @Inject(BUS) private readonly bus: Bus,
     private readonly sessions: SessionRegistry,
-    /** How long to wait for the old node: past it, the node is taken as dead. */
-    private readonly timeoutMs: number,
-  ) {}
+    @Inject(DUPLEX_OPTIONS) options: Pick<ResolvedDuplexOptions, 'heartbeatTimeoutMs'>,
+  ) {
+    this.timeoutMs = options.heartbeatTimeoutMs;
+  }
 
   ask(nodeId: string, sessionId: string, lastSeq: number): Promise<HandoverOutcome> {
     return this.question<HandoverOutcome>(

@@ -1,13 +1,16 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Bus } from '../cluster/bus';
+import { EventEmitter } from 'node:events';
+import { BUS, type Bus } from '../cluster/bus';
 import { sessionAddress } from '../cluster/bus-address';
 import { RecentMap } from '../cluster/recent-map';
 import type { HandedWindow, PresenceSession } from '../cluster/bus-message';
-import type { TopicSubscriptions } from '../presence/topic-subscriptions';
+import { DUPLEX_OPTIONS } from '../duplex-options';
+import { TopicSubscriptions } from '../presence/topic-subscriptions';
 import type { ClientConnection } from './client-connection';
 import type { SessionLookup } from './callback-router';
 import { Session } from './session';
+import { type SessionEndHandler, SessionEndHooks } from './session-end-hooks';
 
 /** Sessions a node remembers having handed over, so it does not answer for them any more. */
 const MOVED_AWAY_MEMORY = 10_000;
@@ -18,11 +21,14 @@ export interface SessionLimits {
   replayWindow: number;
 }
 
-export interface SessionLifecycle {
-  /** Runs the services' end hooks. */
-  ended(session: Session): Promise<void>;
-  /** The session left this node (ended or moved away). */
-  removed(session: Session): void;
+/** What the registry tells whoever listens (presence, for one). */
+export interface SessionEvents {
+  /**
+   * The session no longer lives on this node: it ended, or moved away. Not
+   * emitted when it has come back meanwhile, so a late release of an old copy
+   * never unlists the new one.
+   */
+  left: [session: Session];
 }
 
 /**
@@ -30,7 +36,8 @@ export interface SessionLifecycle {
  * exactly once: when its client leaves on purpose, or when it stays
  * disconnected past the grace period. Then the services' end hooks run.
  */
-export class SessionRegistry implements SessionLookup {
+@Injectable()
+export class SessionRegistry extends EventEmitter<SessionEvents> implements SessionLookup {
   private readonly logger = new Logger(SessionRegistry.name);
   private readonly sessions = new Map<string, Session>();
   private readonly ending = new Set<Promise<void>>();
@@ -40,11 +47,13 @@ export class SessionRegistry implements SessionLookup {
   private readonly handedOver = new RecentMap<string, string>(MOVED_AWAY_MEMORY);
 
   constructor(
-    private readonly bus: Bus,
+    @Inject(BUS) private readonly bus: Bus,
     private readonly subscriptions: TopicSubscriptions,
-    private readonly limits: SessionLimits,
-    private readonly lifecycle: SessionLifecycle,
-  ) {}
+    @Inject(DUPLEX_OPTIONS) private readonly limits: SessionLimits,
+    @Inject(SessionEndHooks) private readonly endHooks: Pick<SessionEndHandler, 'ended'>,
+  ) {
+    super();
+  }
 
   get size(): number {
     return this.sessions.size;
@@ -56,6 +65,11 @@ export class SessionRegistry implements SessionLookup {
 
   all(): IterableIterator<Session> {
     return this.sessions.values();
+  }
+
+  /** Every local session as presence announces it. */
+  presence(): PresenceSession[] {
+    return [...this.sessions.values()].map((session) => session.presence());
   }
 
   async open(identity: unknown): Promise<Session> {
@@ -183,7 +197,7 @@ export class SessionRegistry implements SessionLookup {
 
   private async finish(session: Session): Promise<void> {
     try {
-      await this.lifecycle.ended(session);
+      await this.endHooks.ended(session);
     } catch (error) {
       this.logger.error(`session ${session.id} end hook failed: ${(error as Error).stack}`);
     }
@@ -217,6 +231,6 @@ export class SessionRegistry implements SessionLookup {
       this.bus.unbind(sessionAddress(session.id)),
     ]);
     session.topics.clear();
-    this.lifecycle.removed(session);
+    if (!this.sessions.has(session.id)) this.emit('left', session);
   }
 }
