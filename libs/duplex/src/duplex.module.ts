@@ -39,7 +39,7 @@ import { REPLICATION_LOG, type ReplicationLog } from './state/replication-log';
     { provide: BUS, useFactory: (o: ResolvedDuplexOptions) => createBus(o.nodeId, o.amqp), inject: [DUPLEX_OPTIONS] },
     { provide: REPLICATION_LOG, useFactory: (o: ResolvedDuplexOptions) => createLog(o.nodeId, o.amqp, o.state), inject: [DUPLEX_OPTIONS] },
     { provide: ReplicatedStore, useFactory: (log: ReplicationLog) => new ReplicatedStore(log), inject: [REPLICATION_LOG] },
-    // The runtime, each part a provider; dependencies run one way (docs/architecture.md, Runtime).
+    // The runtime, each part a provider; dependencies run one way (README, Layout).
     NodeEvents,
     OperationPipeline,
     ServiceRegistry,
