@@ -72,6 +72,7 @@ describe('the packages, installed as a user installs them', () => {
     expect(files.map((f) => f.path).sort()).toEqual(
       [
         'src/app.module.ts',
+        'src/direct-messages.service.ts',
         'src/greeter-client.ts',
         'src/greeter.contract.ts',
         'src/greeter.service.ts',
@@ -79,6 +80,8 @@ describe('the packages, installed as a user installs them', () => {
         'src/lobby-poll.ts',
         'src/main.ts',
         'src/raw-announcer.ts',
+        'src/secure-app.module.ts',
+        'src/vault.service.ts',
         'tsconfig.json',
       ],
     );
