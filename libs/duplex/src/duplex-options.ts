@@ -43,6 +43,14 @@ export interface DuplexOptions {
   /** One-way callbacks kept per session to replay to a client that resumes. Default 1000. */
   replayWindow?: number;
   /**
+   * Bytes that may wait to be written to one client (a client that stops
+   * reading); past it the node cuts the connection and the client resumes.
+   * Default `DUPLEX_MAX_BUFFERED_BYTES`, else 1048576 (1 MiB).
+   */
+  maxBufferedBytes?: number;
+  /** Packets that may wait to be written to one client, likewise. Default `DUPLEX_MAX_BUFFERED_FRAMES`, else 4096. */
+  maxBufferedFrames?: number;
+  /**
    * Turns the handshake's `auth.token` into the session's identity, or throws
    * to refuse the client (connect_error with data.code UNAUTHENTICATED): a
    * function, or a class implementing DuplexAuthenticator, which Nest builds
@@ -117,6 +125,8 @@ export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = 
     maxCallBytes: number('maxCallBytes', options.maxCallBytes, undefined, 64 * 1024, 1),
     maxPendingCalls: number('maxPendingCalls', options.maxPendingCalls, undefined, 256, 1),
     replayWindow: number('replayWindow', options.replayWindow, undefined, 1_000, 0),
+    maxBufferedBytes: number('maxBufferedBytes', options.maxBufferedBytes, 'DUPLEX_MAX_BUFFERED_BYTES', 1024 * 1024, 1024),
+    maxBufferedFrames: number('maxBufferedFrames', options.maxBufferedFrames, 'DUPLEX_MAX_BUFFERED_FRAMES', 4_096, 16),
     path: options.path ?? '/socket.io',
     heartbeatMs: number('heartbeatMs', options.heartbeatMs, 'HEARTBEAT_MS', 1_000, 1),
     heartbeatTimeoutMs: number('heartbeatTimeoutMs', options.heartbeatTimeoutMs, 'HEARTBEAT_TIMEOUT_MS', 3_000, 1),

@@ -114,15 +114,17 @@ interface EngineConnection {
  * the per-emit encoder. On a WebSocket the engine sends the pre-encoded
  * frame as is; on any other transport (or with per-message deflate) it
  * encodes the packet string, which V8 keeps as an unflattened concatenation
- * until then, so building it costs next to nothing when unused.
+ * until then, so building it costs next to nothing when unused. Answers the
+ * bytes written (the packet's characters, off a WebSocket).
  */
-export function writeCallback(socket: Socket, frame: CallbackFrame, seq: number): void {
-  if (!socket.connected) return;
+export function writeCallback(socket: Socket, frame: CallbackFrame, seq: number): number {
+  if (!socket.connected) return 0;
   // One lookup of the shared body and one seq-to-text per session, for both forms.
   const body = encodedBody(frame);
   const digits = String(seq);
   const packet = packetOf(body, digits);
   const onWebSocket = (socket.conn as unknown as EngineConnection).transport?.name === 'websocket';
-  const options = onWebSocket ? { wsPreEncodedFrame: [webSocketFrameOf(body, digits)] } : {};
-  (socket as unknown as { client: EngineClient }).client.writeToEngine(packet, options);
+  const wsFrame = onWebSocket ? webSocketFrameOf(body, digits) : undefined;
+  (socket as unknown as { client: EngineClient }).client.writeToEngine(packet, wsFrame ? { wsPreEncodedFrame: [wsFrame] } : {});
+  return wsFrame ? wsFrame.length : packet.length;
 }

@@ -4,10 +4,11 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { io, type Socket } from 'socket.io-client';
 import { z } from 'zod';
-import { defineContract, EVENTS, operation, PROTOCOL_VERSION, type SessionFrame } from '@nest-duplex/protocol';
+import { callback, defineContract, EVENTS, operation, PROTOCOL_VERSION, type SessionFrame } from '@nest-duplex/protocol';
 import { DuplexService } from '../contracts/duplex-service.decorator';
 import { DuplexModule } from '../duplex.module';
 import { DuplexContext } from '../runtime/duplex-context';
+import { DuplexMetrics } from '../metrics/duplex-metrics';
 import { DuplexHealth } from '../runtime/duplex-health';
 
 const whoContract = defineContract({
@@ -24,7 +25,33 @@ class Who {
   }
 }
 
-const GRACE_MS = 300;
+const floodContract = defineContract({
+  name: 'flood',
+  operations: {
+    /** ([sessionId, every][], count, size): callback i goes to each session whose `every` divides i. */
+    flood: operation.requestReply(z.tuple([z.array(z.tuple([z.string(), z.number().int().min(1)])), z.number().int(), z.number().int()]), z.number()),
+  },
+  callbacks: { data: callback.oneWay(z.tuple([z.string()])) },
+});
+
+/** Sends sessions callbacks of `size` characters, about 100 KB to each between turns of the event loop. */
+@DuplexService(floodContract)
+class Flood {
+  private readonly clients;
+  constructor(duplex: DuplexContext) {
+    this.clients = duplex.callbacks(floodContract);
+  }
+  async flood(targets: Array<[string, number]>, count: number, size: number): Promise<number> {
+    const payload = 'x'.repeat(size);
+    for (let i = 0; i < count; i++) {
+      for (const [id, every] of targets) if (i % every === 0) await this.clients.session(id).data(payload);
+      if (i % Math.ceil(100_000 / size) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return count;
+  }
+}
+
+const GRACE_MS = 1_500;
 
 /** The gateway in a Nest app built with @nestjs/testing, on the in-memory bus, spoken to with raw Socket.IO clients. */
 describe('DuplexGateway', () => {
@@ -34,8 +61,8 @@ describe('DuplexGateway', () => {
 
   beforeAll(async () => {
     const module = await Test.createTestingModule({
-      imports: [DuplexModule.forRoot({ amqp: false, nodeId: 'gateway-spec', sessionGraceMs: GRACE_MS, secret: 'spec-secret' })],
-      providers: [Who],
+      imports: [DuplexModule.forRoot({ amqp: false, nodeId: 'gateway-spec', sessionGraceMs: GRACE_MS, secret: 'spec-secret', replayWindow: 1_000 })],
+      providers: [Who, Flood],
     }).compile();
     app = module.createNestApplication({ logger: false });
     await app.listen(0, '127.0.0.1');
@@ -48,11 +75,18 @@ describe('DuplexGateway', () => {
 
   const health = () => app.get(DuplexHealth).report();
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const waitFor = async (done: () => boolean) => {
+    for (let tries = 0; !done(); tries++) {
+      if (tries > 500) throw new Error('timed out waiting');
+      await sleep(10);
+    }
+  };
 
   /** A raw client and the first `session` frame it gets. */
-  const connect = async (auth: Record<string, unknown> = {}, extraHeaders?: Record<string, string>) => {
+  const connect = async (auth: Record<string, unknown> = {}, extraHeaders?: Record<string, string>, onCallback?: (frame: { seq: number }) => void) => {
     const socket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders });
     sockets.push(socket);
+    if (onCallback) socket.on(EVENTS.callback, onCallback);
     const frame = await new Promise<SessionFrame>((resolve, reject) => {
       socket.once(EVENTS.session, resolve);
       socket.once('connect_error', reject);
@@ -115,4 +149,39 @@ describe('DuplexGateway', () => {
     await sleep(GRACE_MS * 2);
     expect(health().sessions).toBe(before);
   });
+
+  it('cuts a client that stops reading once its backlog passes the bound; resumed, it gets its replay and a missed count for the rest', async () => {
+    const COUNT = 4_000;
+    let seen = 0;
+    const stalled = await connect({}, undefined, (frame) => void (seen = Math.max(seen, frame.seq)));
+    const healthy: number[] = [];
+    const reader = await connect({}, undefined, (frame) => void healthy.push(frame.seq));
+    // Stop reading: the kernel's buffers fill, then the node's.
+    const tcp = (stalled.socket.io.engine.transport as unknown as { ws: { _socket: import('node:net').Socket } }).ws._socket;
+    tcp.pause();
+    const flooder = await connect();
+    // 32 MB for the stalled client, well past what the kernel's buffers hold; a lighter stream for the other.
+    const targets = [
+      [stalled.frame.sessionId, 1],
+      [reader.frame.sessionId, 10],
+    ];
+    expect(await flooder.socket.emitWithAck(EVENTS.call, { service: 'flood', op: 'flood', args: [targets, COUNT, 8_000] })).toEqual({ ok: true, result: COUNT });
+    const metrics = await app.get(DuplexMetrics).text();
+    expect(metrics).toMatch(/duplex_connections_closed_total\{cause="slow-consumer",node="gateway-spec"\} 1/);
+    // The client that reads was served throughout: everything, in order, on one connection.
+    await waitFor(() => healthy.length === COUNT / 10);
+    expect(healthy).toEqual(Array.from({ length: COUNT / 10 }, (_, i) => i + 1));
+    expect(reader.socket.connected).toBe(true);
+    // Reading again, the stalled client gets what was in flight, then the close.
+    const closed = new Promise((resolve) => stalled.socket.once('disconnect', resolve));
+    tcp.resume();
+    expect(await closed).toBe('transport close');
+    const replayed: number[] = [];
+    const resumed = await connect({ session: stalled.frame.session, lastSeq: seen }, undefined, (frame) => void replayed.push(frame.seq));
+    expect(resumed.frame).toMatchObject({ sessionId: stalled.frame.sessionId, resumed: true });
+    await waitFor(() => replayed.at(-1) === COUNT);
+    // Every callback is accounted for: seen before the cut, counted as missed, or replayed, in order.
+    expect(seen + resumed.frame.missed + replayed.length).toBe(COUNT);
+    expect(replayed).toEqual(Array.from({ length: replayed.length }, (_, i) => COUNT - replayed.length + 1 + i));
+  }, 60_000);
 });

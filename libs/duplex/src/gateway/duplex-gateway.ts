@@ -5,10 +5,12 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import { DuplexError, EVENTS, HandshakeAuth, PROTOCOL_VERSION, SessionFrame } from '@nest-duplex/protocol';
+import { type ConnectionCloseCause, NodeEvents } from '../runtime/node-events';
 import { OperationDispatcher } from '../runtime/operation-dispatcher';
 import type { Session } from '../runtime/session';
 import { SessionAdmission } from '../runtime/session-admission';
 import { SessionRegistry } from '../runtime/session-registry';
+import type { Backlog, OutboundLimits } from './outbound-limits';
 import { RateLimitedLog } from './rate-limited-log';
 import type { DuplexAuthenticator, DuplexHandshake } from './duplex-authenticator';
 import { isOriginAllowed } from './origin-policy';
@@ -43,6 +45,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
   private io: Server | null = null;
   /** Bad input is logged, but a flood of it costs the log at most one line per window and kind. */
   private readonly closedLog = new RateLimitedLog((line) => this.logger.warn(line));
+  private readonly slowLog = new RateLimitedLog((line) => this.logger.warn(line));
   private readonly refusedLog = new RateLimitedLog((line) => this.logger.warn(line));
   private readonly rejectedLog = new RateLimitedLog((line) => this.logger.warn(line));
   private authenticator: DuplexAuthenticator | null = null;
@@ -53,6 +56,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     private readonly admission: SessionAdmission,
     private readonly sessions: SessionRegistry,
     private readonly dispatcher: OperationDispatcher,
+    private readonly events: NodeEvents,
     @Inject(DUPLEX_OPTIONS) private readonly options: ResolvedDuplexOptions,
   ) {
     this.tokens = new SessionToken(options.secret);
@@ -161,10 +165,11 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       resumed,
       missed: session.missedSince(lastSeq),
     };
-    const connection = new SocketConnection(socket, frame);
+    const connection = new SocketConnection(socket, frame, this.options);
     // The session frame goes out before any callback is replayed.
     socket.emit(EVENTS.session, frame);
     this.sessions.attach(session, connection, lastSeq);
+    connection.replayed();
 
     socket.onAny((event: string, ...args: unknown[]) => {
       if (event === EVENTS.call) return;
@@ -183,8 +188,12 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       if (error instanceof Error) undecodable = error.message;
     });
     socket.on('disconnect', (reason, description) => {
-      const why = closedFor(reason, description, undecodable, this.maxFrameBytes);
-      if (why) this.closedLog.note(`session ${session.id}: connection closed: ${why}`);
+      const slow = connection.slow;
+      const closed = slow ? slowConsumer(slow, this.options) : closedFor(reason, description, undecodable, this.maxFrameBytes);
+      if (closed) {
+        this.events.closed(closed.cause);
+        (slow ? this.slowLog : this.closedLog).note(`session ${session.id}: connection closed: ${closed.why}`);
+      }
       // A client that closes its socket on purpose ends its session now; a
       // lost transport gets the grace period to come back.
       this.sessions.detach(session, connection, reason === 'client namespace disconnect');
@@ -199,14 +208,28 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
   }
 }
 
+/** Why the node closed a connection: `cause` labels the metric, `why` is the log line's. */
+interface ClosedBy {
+  cause: ConnectionCloseCause;
+  why: string;
+}
+
+function slowConsumer(backlog: Backlog, limits: OutboundLimits): ClosedBy {
+  const { maxBufferedFrames, maxBufferedBytes } = limits;
+  return {
+    cause: 'slow-consumer',
+    why: `a slow consumer: ${backlog.frames} packets, ${backlog.bytes} bytes waiting to be written (maxBufferedFrames ${maxBufferedFrames}, maxBufferedBytes ${maxBufferedBytes}); its client may resume`,
+  };
+}
+
 /** Why a connection was closed for what its client sent, or undefined for an ordinary close. */
-function closedFor(reason: string, description: unknown, undecodable: string | undefined, maxFrameBytes: number): string | undefined {
-  if (undecodable !== undefined) return `a frame that is not a valid Socket.IO packet (${undecodable}; e.g. not JSON)`;
-  if (reason === 'parse error') return 'a frame that is not an Engine.IO packet';
+function closedFor(reason: string, description: unknown, undecodable: string | undefined, maxFrameBytes: number): ClosedBy | undefined {
+  if (undecodable !== undefined) return { cause: 'bad-frame', why: `a frame that is not a valid Socket.IO packet (${undecodable}; e.g. not JSON)` };
+  if (reason === 'parse error') return { cause: 'bad-frame', why: 'a frame that is not an Engine.IO packet' };
   if (reason !== 'transport error') return undefined;
   const detail = String((description as { message?: unknown } | undefined)?.message ?? description ?? 'no detail');
-  if (/max payload/i.test(detail)) return `a frame over the transport limit (maxHttpBufferSize, ${maxFrameBytes} bytes)`;
-  return `transport error (${detail})`;
+  if (/max payload/i.test(detail)) return { cause: 'frame-too-large', why: `a frame over the transport limit (maxHttpBufferSize, ${maxFrameBytes} bytes)` };
+  return { cause: 'transport-error', why: `transport error (${detail})` };
 }
 
 /** Socket.IO hands `data` to the client's connect_error, so the code survives. */

@@ -3,14 +3,30 @@ import { type Ack, type CallbackFrame, DuplexError, EVENTS, isErrorCode, type Se
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../runtime/nesting-depth';
 import type { ClientConnection } from '../runtime/client-connection';
 import { writeCallback } from './callback-packet';
+import { type Backlog, type EngineSocket, OutboundBound, type OutboundLimits } from './outbound-limits';
 
 /** A session's connection over one Socket.IO socket. */
 export class SocketConnection implements ClientConnection {
+  private readonly bound: OutboundBound;
+
   constructor(
     private readonly socket: Socket,
     /** The session frame this connection began with. */
     private readonly frame: SessionFrame,
-  ) {}
+    limits: OutboundLimits,
+  ) {
+    this.bound = new OutboundBound(socket.conn as unknown as EngineSocket, limits);
+  }
+
+  /** The replay it began with is written: later callbacks are held to the outbound bound. */
+  replayed(): void {
+    this.bound.replayed();
+  }
+
+  /** What was waiting when the connection was cut as a slow consumer; null if it was not. */
+  get slow(): Backlog | null {
+    return this.bound.exceeded;
+  }
 
   /** A fresh session frame on the live connection: same session, an unknown number of callbacks missed. */
   gap(): void {
@@ -22,7 +38,7 @@ export class SocketConnection implements ClientConnection {
   }
 
   send(frame: CallbackFrame, seq: number): void {
-    writeCallback(this.socket, frame, seq);
+    if (!this.bound.exceeded) this.bound.wrote(writeCallback(this.socket, frame, seq));
   }
 
   async request(frame: CallbackFrame, timeoutMs: number): Promise<Ack> {

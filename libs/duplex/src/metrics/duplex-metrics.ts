@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { LatencySummary } from '../cluster/latency-window';
 import { DuplexHealth, type HealthReport } from '../runtime/duplex-health';
-import { NodeEvents, type NodeObserver } from '../runtime/node-events';
+import { type ConnectionCloseCause, NodeEvents, type NodeObserver } from '../runtime/node-events';
 
 const QUANTILES = { '0.5': 'p50', '0.99': 'p99', '1': 'max' } as const;
 
@@ -18,6 +18,7 @@ export class DuplexMetrics implements NodeObserver {
   readonly registry = new Registry();
   private readonly calls: Counter<'service' | 'operation' | 'outcome'>;
   private readonly callbacks: Counter<'service' | 'method' | 'outcome'>;
+  private readonly closes: Counter<'cause'>;
 
   constructor(health: DuplexHealth, events: NodeEvents) {
     const registers = [this.registry];
@@ -33,6 +34,12 @@ export class DuplexMetrics implements NodeObserver {
       name: 'duplex_callbacks_total',
       help: 'Callbacks raised by services, by service, method and outcome (ok or error code)',
       labelNames: ['service', 'method', 'outcome'],
+      registers,
+    });
+    this.closes = new Counter({
+      name: 'duplex_connections_closed_total',
+      help: 'Client connections the node closed itself, by cause (slow-consumer, bad-frame, frame-too-large, transport-error); their sessions stay resumable',
+      labelNames: ['cause'],
       registers,
     });
     // A scrape runs every collect in one synchronous pass: the report (counters
@@ -86,6 +93,10 @@ export class DuplexMetrics implements NodeObserver {
 
   callback(service: string, method: string, outcome: string): void {
     this.callbacks.inc({ service, method, outcome });
+  }
+
+  closed(cause: ConnectionCloseCause): void {
+    this.closes.inc({ cause });
   }
 
   /** The Prometheus text exposition. */

@@ -103,7 +103,7 @@ describe('OperationDispatcher', () => {
       .setLogger({ log() {}, error() {}, warn() {}, debug() {}, verbose() {} })
       .compile();
     module.get(ServiceRegistry).discover();
-    module.get(NodeEvents).add({ call: (service, op, outcome) => void reported.push(`${service}.${op}:${outcome}`), callback() {} });
+    module.get(NodeEvents).add({ call: (service, op, outcome) => void reported.push(`${service}.${op}:${outcome}`), callback() {}, closed() {} });
     dispatcher = module.get(OperationDispatcher);
     counter = module.get(Counter);
   });
