@@ -1,7 +1,16 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { CallbacksOf, ContractDefinition, OperationsOf } from '@nest-duplex/protocol';
 // At run time only the wire entry: the contract builders (and zod) stay out of a browser bundle.
-import { type Ack, type CallbackFrame, type CallFrame, DuplexError, EVENTS, type SessionFrame, type WireError } from '@nest-duplex/protocol/wire';
+import {
+  type Ack,
+  type CallbackFrame,
+  type CallFrame,
+  type ClosingFrame,
+  DuplexError,
+  EVENTS,
+  type SessionFrame,
+  type WireError,
+} from '@nest-duplex/protocol/wire';
 
 type AnyFunction = (...args: never[]) => unknown;
 
@@ -58,13 +67,14 @@ export class DuplexClient {
       // A function, so every reconnect presents the latest resume token.
       auth: (cb) => cb({ token: options.token, session: this.current?.session, lastSeq: this.lastSeq }),
     });
-    this.socket.on(EVENTS.session, (frame: SessionFrame) => {
+    this.socket.on(EVENTS.session, (frame: SessionFrame, kept?: () => void) => {
       if (!frame.resumed) this.lastSeq = 0;
       if (frame.missed !== 0) {
         const how = frame.missed > 0 ? String(frame.missed) : 'an unknown number of';
         this.onError(new DuplexError('UNAVAILABLE', `${how} callbacks were lost; reload what they would have changed`));
       }
       this.current = frame;
+      kept?.(); // the new resume token is kept: the server retires the ones before it
       this.sessionLive = true;
       this.resend(frame.resumed);
       for (const listener of this.sessionListeners) listener(frame);
@@ -79,6 +89,18 @@ export class DuplexClient {
     this.socket.on('connect', () => this.connection++);
     this.socket.on('disconnect', () => (this.sessionLive = false));
     this.socket.on(EVENTS.protocolError, (error: WireError) => this.onError(DuplexError.fromWire(error)));
+    this.socket.on(EVENTS.closing, (frame: ClosingFrame) => this.displaced(frame));
+  }
+
+  /**
+   * Another connection resumed this session: the server closes this one and
+   * socket.io-client does not reconnect. The client is done; its calls waiting
+   * for an answer fail (they may have run).
+   */
+  private displaced(frame: ClosingFrame): void {
+    const message = `this client's session was taken over: ${frame?.message ?? 'another connection resumed it'}`;
+    this.onError(new DuplexError('CONFLICT', message));
+    for (const call of [...this.pending.values()]) call.settle({ ok: false, error: { code: 'UNAVAILABLE', message } });
   }
 
   /** Connects and resolves once the server has opened (or resumed) the session. */

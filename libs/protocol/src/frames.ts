@@ -13,7 +13,19 @@ export const EVENTS = {
   callback: 'callback',
   /** server → client: a frame that could not be answered through an ack. */
   protocolError: 'protocol_error',
+  /** server → client, just before the server closes the connection itself: why. */
+  closing: 'closing',
 } as const;
+
+/**
+ * Why the server is closing a connection. `displaced`: another connection
+ * resumed this session (with its latest resume token); this one is over and
+ * should not reconnect with it.
+ */
+export interface ClosingFrame {
+  reason: 'displaced';
+  message: string;
+}
 
 /** Handshake `auth` payload. */
 export interface HandshakeAuth {
@@ -26,12 +38,16 @@ export interface HandshakeAuth {
 }
 
 /** The wire protocol's version, sent in every session frame; docs/protocol.md lists what each changed. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export interface SessionFrame {
   /** The server's protocol version (PROTOCOL_VERSION). */
   protocol: number;
-  /** Opaque, signed resume token: send it back as `auth.session` to resume. */
+  /**
+   * Opaque, signed resume token: send it back as `auth.session` to resume.
+   * Each session frame of a new connection carries a new one; ack the frame
+   * once it is kept, and the ones before it stop working.
+   */
   session: string;
   sessionId: string;
   nodeId: string;

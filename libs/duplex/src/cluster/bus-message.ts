@@ -29,6 +29,19 @@ export interface PresenceSession {
   identity: unknown;
   topics: string[];
   attributes: Record<string, unknown>;
+  /** Which resume tokens it accepts (Session.acceptsToken). */
+  token: TokenState;
+}
+
+/**
+ * A session's resume tokens: the generation of the latest one issued, and
+ * whether its client confirmed having it (acked the session frame). Until
+ * then the one before it still works, so a connection lost before its
+ * session frame arrived does not lose the session.
+ */
+export interface TokenState {
+  generation: number;
+  confirmed: boolean;
 }
 
 /**
@@ -103,6 +116,8 @@ export interface HandoverRequestMessage {
   sessionId: string;
   /** The last seq the client says it has seen. */
   lastSeq: number;
+  /** The generation of the resume token the client presented: the old node refuses the move if it is a used one. */
+  generation: number;
 }
 
 /**
@@ -116,6 +131,8 @@ export interface HandoverMessage extends Partial<HandedWindow> {
   correlationId: string;
   /** The session was no longer there: it had been handed over to this node (presence had not caught up). */
   movedTo?: string;
+  /** The session is there, but the token presented is a used one: it stays where it is. */
+  refused?: boolean;
 }
 
 /** What a session's old node gives up: its held callbacks after the client's lastSeq, and the last seq it numbered. */
@@ -126,6 +143,8 @@ export interface HandedWindow {
   outcomes: Array<[string, Ack]>;
   /** The old node knew callbacks may have been lost (a broker outage) and had not told the client yet. */
   gapUnknown?: boolean;
+  /** Its resume tokens as the old node knew them (it may have issued some presence has not heard of). */
+  token: TokenState;
 }
 
 /**

@@ -83,15 +83,29 @@ describe('DuplexGateway', () => {
   };
 
   /** A raw client and the first `session` frame it gets. */
-  const connect = async (auth: Record<string, unknown> = {}, extraHeaders?: Record<string, string>, onCallback?: (frame: { seq: number }) => void) => {
+  const connect = async (
+    auth: Record<string, unknown> = {},
+    extraHeaders?: Record<string, string>,
+    onCallback?: (frame: { seq: number }) => void,
+    /** Whether the client acks the session frame (keeps its token), as the SDK does. */
+    keeps = true,
+  ) => {
     const socket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders });
     sockets.push(socket);
     if (onCallback) socket.on(EVENTS.callback, onCallback);
     const frame = await new Promise<SessionFrame>((resolve, reject) => {
-      socket.once(EVENTS.session, resolve);
+      socket.once(EVENTS.session, (frame: SessionFrame, kept?: () => void) => {
+        if (keeps) kept?.();
+        resolve(frame);
+      });
       socket.once('connect_error', reject);
     });
     return { socket, frame };
+  };
+  /** Drops the transport (not a leave): the session waits for its client. */
+  const drop = async (socket: Socket) => {
+    socket.io.engine.close();
+    await sleep(20);
   };
 
   it('opens a session with a session frame first: protocol, token, ids, nothing missed', async () => {
@@ -134,6 +148,42 @@ describe('DuplexGateway', () => {
     const forged = await connect({ session: `${first.frame.sessionId}.forged` });
     expect(forged.frame).toMatchObject({ resumed: false });
     expect(forged.frame.sessionId).not.toBe(first.frame.sessionId);
+  });
+
+  it('rotates the resume token: each connection gets a new one, and the one used stops working once the new one is kept', async () => {
+    const first = await connect();
+    await drop(first.socket);
+    const second = await connect({ session: first.frame.session });
+    expect(second.frame).toMatchObject({ sessionId: first.frame.sessionId, resumed: true });
+    expect(second.frame.session).not.toBe(first.frame.session);
+    await sleep(20); // the ack reaches the node
+    await drop(second.socket);
+    const replayedOld = await connect({ session: first.frame.session });
+    expect(replayedOld.frame).toMatchObject({ resumed: false });
+    expect(replayedOld.frame.sessionId).not.toBe(first.frame.sessionId);
+    // The session was not disturbed: its latest token still resumes it.
+    const third = await connect({ session: second.frame.session });
+    expect(third.frame).toMatchObject({ sessionId: first.frame.sessionId, resumed: true });
+  });
+
+  it('keeps the token before working while the client has not acked the new one, so a lost session frame loses nothing', async () => {
+    const first = await connect();
+    await drop(first.socket);
+    const unkept = await connect({ session: first.frame.session }, undefined, undefined, false);
+    await drop(unkept.socket);
+    const again = await connect({ session: first.frame.session });
+    expect(again.frame).toMatchObject({ sessionId: first.frame.sessionId, resumed: true });
+  });
+
+  it('closes a connection whose session another connection resumed, telling its client it was displaced', async () => {
+    const owner = await connect();
+    const closing = new Promise((resolve) => owner.socket.once(EVENTS.closing, resolve));
+    const disconnected = new Promise((resolve) => owner.socket.once('disconnect', resolve));
+    const taker = await connect({ session: owner.frame.session });
+    expect(taker.frame).toMatchObject({ sessionId: owner.frame.sessionId, resumed: true });
+    expect(await closing).toEqual({ reason: 'displaced', message: 'another connection resumed this session' });
+    expect(await disconnected).toBe('io server disconnect');
+    expect(await taker.socket.emitWithAck(EVENTS.call, { service: 'who', op: 'whoAmI', args: [] })).toEqual({ ok: true, result: owner.frame.sessionId });
   });
 
   it('ends a session at once when its client leaves, and keeps one whose transport dropped for the grace period', async () => {

@@ -131,10 +131,10 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
         throw error instanceof DuplexError ? error : new DuplexError('UNAUTHENTICATED', 'authentication failed');
       }
     }
-    const resumeId = resumeToken === undefined ? null : this.tokens.verify(resumeToken);
+    const claim = resumeToken === undefined ? null : this.tokens.verify(resumeToken);
     const seenSeq = lastSeq ?? 0;
-    // Only the identity that opened a session continues it; another gets a session of its own.
-    const resumed = resumeId === null ? null : await this.admission.resume(resumeId, seenSeq, identity);
+    // Only the identity that opened a session, with a token it has not used, continues it; another gets a session of its own.
+    const resumed = claim === null ? null : await this.admission.resume(claim, seenSeq, identity);
     const data = socket.data as SocketData;
     data.session = resumed ?? (await this.admission.open(identity));
     data.resumed = resumed !== null;
@@ -157,17 +157,18 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     // the client reconnects (a server-side disconnect would stop it for good) and is told where it stands.
     if (session.ended) return void socket.conn.close();
     data.attached = true;
+    const generation = session.issueToken();
     const frame: SessionFrame = {
       protocol: PROTOCOL_VERSION,
-      session: this.tokens.sign(session.id),
+      session: this.tokens.sign(session.id, generation),
       sessionId: session.id,
       nodeId: this.options.nodeId,
       resumed,
       missed: session.missedSince(lastSeq),
     };
     const connection = new SocketConnection(socket, frame, this.options);
-    // The session frame goes out before any callback is replayed.
-    socket.emit(EVENTS.session, frame);
+    // The session frame goes out before any callback is replayed. Its ack says the client keeps the new token.
+    socket.emit(EVENTS.session, frame, () => this.admission.confirmToken(session, generation));
     this.sessions.attach(session, connection, lastSeq);
     connection.replayed();
 

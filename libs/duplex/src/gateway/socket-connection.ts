@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io';
-import { type Ack, type CallbackFrame, DuplexError, EVENTS, isErrorCode, type SessionFrame } from '@nest-duplex/protocol';
+import { type Ack, type CallbackFrame, type ClosingFrame, DuplexError, EVENTS, isErrorCode, type SessionFrame } from '@nest-duplex/protocol';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../runtime/nesting-depth';
 import type { ClientConnection } from '../runtime/client-connection';
 import { writeCallback } from './callback-packet';
@@ -33,7 +33,10 @@ export class SocketConnection implements ClientConnection {
     this.socket.emit(EVENTS.session, { ...this.frame, resumed: true, missed: -1 } satisfies SessionFrame);
   }
 
-  close(): void {
+  close(reason?: 'displaced'): void {
+    if (reason === 'displaced') {
+      this.socket.emit(EVENTS.closing, { reason, message: 'another connection resumed this session' } satisfies ClosingFrame);
+    }
     this.socket.disconnect(true);
   }
 

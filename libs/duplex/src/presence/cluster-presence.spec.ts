@@ -65,7 +65,7 @@ class TestNode {
 
   /** A session opens here, and the node says so, as DuplexNode does. */
   open(id: string, topics: string[] = [], attributes: Record<string, unknown> = {}): void {
-    const session = { id, identity: null, topics, attributes };
+    const session = { id, identity: null, topics, attributes, token: { generation: 1, confirmed: true } };
     this.local.list.push(session);
     this.presence.announce(session);
   }
@@ -181,7 +181,7 @@ describe('ClusterPresence', () => {
     b.open('mover');
     await sleep(60);
     await b.crash();
-    a.local.list.push({ id: 'mover', identity: null, topics: [], attributes: {} }); // resumed on a
+    a.local.list.push({ id: 'mover', identity: null, topics: [], attributes: {}, token: { generation: 1, confirmed: true } }); // resumed on a
     await sleep(timing.heartbeatTimeoutMs + timing.sessionGraceMs + 100);
     expect(a.ended).toEqual([]);
   });
@@ -235,7 +235,7 @@ describe('ClusterPresence', () => {
     await sleep(60);
     const broker = b.broker;
     await b.presence.stop();
-    b.presence.announce({ id: 'leaving-late', identity: null, topics: [], attributes: {} }); // an end hook, after the last word
+    b.presence.announce({ id: 'leaving-late', identity: null, topics: [], attributes: {}, token: { generation: 1, confirmed: true } }); // an end hook, after the last word
     await sleep(10);
     const last = a.received.findLast((m) => m.type === 'presence-snapshot');
     expect(last).toMatchObject({ nodeId: 'b', leaving: true });
@@ -254,7 +254,7 @@ describe('ClusterPresence', () => {
 
   it('evicts a local copy of a session that another node announces', async () => {
     const [a, b] = await cluster('a', 'b');
-    b.presence.announce({ id: 'moved', identity: null, topics: [], attributes: {} });
+    b.presence.announce({ id: 'moved', identity: null, topics: [], attributes: {}, token: { generation: 1, confirmed: true } });
     await sleep(10);
     expect(a.local.evicted).toEqual(['moved']);
   });

@@ -11,6 +11,6 @@ export interface ClientConnection {
   request(frame: CallbackFrame, timeoutMs: number): Promise<Ack>;
   /** One-way callbacks for this session may have been lost, how many is unknown: tell the client on the live link. */
   gap(): void;
-  /** Closes the link from the server side. */
-  close(): void;
+  /** Closes the link from the server side; `displaced`: another connection took the session over, and its client is told so. */
+  close(reason?: 'displaced'): void;
 }

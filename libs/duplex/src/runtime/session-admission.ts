@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BUS, type Bus } from '../cluster/bus';
+import type { TokenState } from '../cluster/bus-message';
 import { sameIdentity, userIdOf } from '../contracts/session-info';
+import type { TokenClaim } from '../gateway/session-token';
 import { ClusterPresence, type FoundSession } from '../presence/cluster-presence';
 import { userTopic } from '../presence/user-topic';
 import { CallbackRouter } from './callback-router';
-import type { Session } from './session';
+import { acceptsToken, type Session } from './session';
 import { type HandoverOutcome, SessionHandover } from './session-handover';
 import { SessionMembership } from './session-membership';
 import { SessionRegistry } from './session-registry';
@@ -40,15 +42,21 @@ export class SessionAdmission {
   }
 
   /**
-   * The session with this id, here or (taken over) from another node; null if
-   * it is gone or belongs to another identity. `seenSeq` is the last callback
-   * seq its client has seen.
+   * The session a resume token names, here or (taken over) from another
+   * node; null if it is gone, belongs to another identity, or the token is
+   * one it no longer accepts. `seenSeq` is the last callback seq its client
+   * has seen.
    */
-  async resume(sessionId: string, seenSeq: number, identity: unknown): Promise<Session | null> {
+  async resume(claim: TokenClaim, seenSeq: number, identity: unknown): Promise<Session | null> {
+    const { sessionId, generation } = claim;
     // A second handshake for a session that is moving here waits for the move, then resumes it as a local one.
     await this.sessions.arrival(sessionId);
     const local = this.sessions.resume(sessionId);
-    if (local) return sameIdentity(local.identity, identity) ? local : this.refuse(sessionId);
+    if (local) {
+      if (!sameIdentity(local.identity, identity)) return this.refuse(sessionId, 'a handshake of another identity');
+      if (!local.acceptsToken(generation)) return this.refuse(sessionId, 'a used resume token');
+      return local;
+    }
     // Presence first; if it has not heard (a fast mover, a burst of changes), the session's own address.
     const found = this.presence.find(sessionId) ?? (await this.handover.locate(sessionId));
     if (!found) {
@@ -56,41 +64,62 @@ export class SessionAdmission {
       return null;
     }
     // Checked before the move, so another identity's attempt never disturbs the session where it is.
-    if (!sameIdentity(found.session.identity, identity)) return this.refuse(sessionId);
-    return this.sessions.moving(sessionId, this.moveHere(found, seenSeq));
+    if (!sameIdentity(found.session.identity, identity)) return this.refuse(sessionId, 'a handshake of another identity');
+    // As far as presence knows; the old node, if alive, has the last word when asked.
+    if (!mayHold(found.session.token, generation)) return this.refuse(sessionId, 'a used resume token');
+    return this.sessions.moving(sessionId, this.moveHere(found, claim, seenSeq));
   }
 
-  private refuse(sessionId: string): null {
-    this.logger.warn(`a handshake of another identity presented session ${sessionId}'s resume token: it gets a new session`);
+  /** The client acked the session frame carrying this token: the ones before stop working, cluster-wide. */
+  confirmToken(session: Session, generation: number): void {
+    if (session.confirmToken(generation)) this.membership.announce(session);
+  }
+
+  private refuse(sessionId: string, who: string): null {
+    this.logger.warn(`${who} presented session ${sessionId}'s resume token: it gets a new session, and the session stays as it is`);
     return null;
   }
 
-  private async moveHere(found: FoundSession, seenSeq: number): Promise<Session | null> {
-    const sessionId = found.session.id;
+  private async moveHere(found: FoundSession, { sessionId, generation }: TokenClaim, seenSeq: number): Promise<Session | null> {
     const here = this.bus.nodeId;
     // Whatever the outcome, the dead node's copy is not ours to reap any more.
     this.presence.claim(sessionId);
     // Bound and subscribed first, holding what arrives: from here on nothing for it can miss this node.
     const session = await this.sessions.adopt(found.session, seenSeq);
     for (const topic of found.session.topics) await this.membership.join(session, topic);
-    let outcome: HandoverOutcome = found.live ? await this.handover.ask(found.nodeId, sessionId, seenSeq) : { kind: 'silent' };
+    let outcome: HandoverOutcome = found.live ? await this.handover.ask(found.nodeId, sessionId, seenSeq, generation) : { kind: 'silent' };
     // It moved on from there before presence told us: follow it, a few hops at most.
     for (let hops = 0; outcome.kind === 'moved' && hops < MAX_HANDOVER_HOPS; hops++) {
       // Pointed back here: it went on from here since, and this node knows where.
       const next = outcome.nodeId === here ? this.sessions.movedTo(sessionId) : outcome.nodeId;
-      outcome = next === undefined || next === here ? { kind: 'gone' } : await this.handover.ask(next, sessionId, seenSeq);
+      outcome = next === undefined || next === here ? { kind: 'gone' } : await this.handover.ask(next, sessionId, seenSeq, generation);
     }
-    if (outcome.kind === 'moved' || outcome.kind === 'gone') {
+    if (outcome.kind === 'moved' || outcome.kind === 'gone' || outcome.kind === 'refused') {
       // It ended there (or moved on) after presence last heard: a stale copy, not a session to continue.
+      // Or the token was a used one: the session stays where it is.
       this.sessions.evict(sessionId);
+      if (outcome.kind === 'refused') this.refuse(sessionId, 'a used resume token');
       return null;
     }
     const window = outcome.kind === 'handed' ? outcome.window : null;
     session.takeOver(window, seenSeq);
+    // Its client holds this token, so the ones before it are used, whatever presence said.
+    if (generation > session.token.generation || (generation === session.token.generation && !session.token.confirmed)) {
+      session.token = { generation, confirmed: true };
+    }
     this.router.remember(window?.frames.map((f) => f.id) ?? []);
     this.membership.announce(session);
     const how = outcome.kind === 'handed' ? `with ${outcome.window.frames.length} callbacks` : 'from a node that is gone';
     this.logger.log(`session ${sessionId} moved to this node from ${found.nodeId}, ${how}`);
     return session;
   }
+}
+
+/**
+ * Whether a client may hold a token of this generation, as presence knows the
+ * session: one it accepts, or a newer one (its node issued it after its last
+ * announcement, and only a node can sign one).
+ */
+function mayHold(token: TokenState, generation: number): boolean {
+  return generation > token.generation || acceptsToken(token, generation);
 }

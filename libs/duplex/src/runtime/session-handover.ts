@@ -23,6 +23,7 @@ export type HandoverOutcome =
   | { kind: 'handed'; window: HandedWindow }
   | { kind: 'moved'; nodeId: string }
   | { kind: 'gone' }
+  | { kind: 'refused' }
   | { kind: 'silent' };
 
 /**
@@ -51,10 +52,10 @@ export class SessionHandover {
     this.timeoutMs = options.heartbeatTimeoutMs;
   }
 
-  ask(nodeId: string, sessionId: string, lastSeq: number): Promise<HandoverOutcome> {
+  ask(nodeId: string, sessionId: string, lastSeq: number, generation: number): Promise<HandoverOutcome> {
     return this.question<HandoverOutcome>(
       nodeAddress(nodeId),
-      (correlationId) => ({ type: 'handover-request', nodeId: this.bus.nodeId, correlationId, sessionId, lastSeq }),
+      (correlationId) => ({ type: 'handover-request', nodeId: this.bus.nodeId, correlationId, sessionId, lastSeq, generation }),
       { kind: 'silent' },
     );
   }
@@ -90,11 +91,19 @@ export class SessionHandover {
   /** On the old node: give the session up and answer with its window (once a move of it here, if one runs, is done). */
   async answer(request: HandoverRequestMessage): Promise<void> {
     await this.sessions.arrival(request.sessionId);
-    const window = this.sessions.handOver(request.sessionId, request.lastSeq, request.nodeId);
+    const handed = this.sessions.handOver(request.sessionId, request.lastSeq, request.generation, request.nodeId);
+    const window = handed === 'refused' ? null : handed;
     // Not here any more: if it moved on, say where, since the asker's presence may not know yet.
-    const movedTo = window ? undefined : this.sessions.movedTo(request.sessionId);
-    const reply: HandoverMessage = { type: 'handover', correlationId: request.correlationId, ...window, ...(movedTo ? { movedTo } : {}) };
+    const movedTo = handed === null ? this.sessions.movedTo(request.sessionId) : undefined;
+    const reply: HandoverMessage = {
+      type: 'handover',
+      correlationId: request.correlationId,
+      ...window,
+      ...(movedTo ? { movedTo } : {}),
+      ...(handed === 'refused' ? { refused: true } : {}),
+    };
     if (window) this.logger.log(`session ${request.sessionId} moves to ${request.nodeId} with ${window.frames.length} callbacks`);
+    if (handed === 'refused') this.logger.warn(`session ${request.sessionId} stays: ${request.nodeId} presented a resume token it had used`);
     this.bus.publish(nodeAddress(request.nodeId), reply).catch((error: unknown) => {
       // The asker times out and tells its client the gap is unknown.
       this.logger.warn(`handover of ${request.sessionId} to ${request.nodeId} lost: ${(error as Error).message}`);
@@ -104,11 +113,12 @@ export class SessionHandover {
   /** On the new node: the old node's answer. */
   handle(message: HandoverMessage): void {
     if (message.movedTo) return this.settle(message.correlationId, { kind: 'moved', nodeId: message.movedTo });
+    if (message.refused) return this.settle(message.correlationId, { kind: 'refused' });
     const outcome: HandoverOutcome =
-      message.frames && message.lastSeq !== undefined
+      message.frames && message.lastSeq !== undefined && message.token
         ? {
             kind: 'handed',
-            window: { frames: message.frames, lastSeq: message.lastSeq, outcomes: message.outcomes ?? [], gapUnknown: message.gapUnknown },
+            window: { frames: message.frames, lastSeq: message.lastSeq, outcomes: message.outcomes ?? [], gapUnknown: message.gapUnknown, token: message.token },
           }
         : { kind: 'gone' };
     this.settle(message.correlationId, outcome);

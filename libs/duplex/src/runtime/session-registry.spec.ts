@@ -121,7 +121,7 @@ describe('SessionRegistry', () => {
     registry.attach(session, connection, 0);
     session.send({ service: 'party', method: 'changed', args: [1] });
     session.send({ service: 'party', method: 'changed', args: [2] });
-    const window = registry.handOver(session.id, 1, 'node-b');
+    const window = registry.handOver(session.id, 1, session.token.generation, 'node-b');
     expect(window).toMatchObject({ lastSeq: 2, frames: [{ seq: 2, args: [2] }] });
     expect(connection.closed).toBe(true);
     expect(registry.movedAway(session.id)).toBe(true);
@@ -129,7 +129,7 @@ describe('SessionRegistry', () => {
     await sleep(5);
     expect(endings).toEqual([]);
     expect(left).toEqual([session.id]);
-    expect(registry.handOver(session.id, 0, 'node-c')).toBeNull();
+    expect(registry.handOver(session.id, 0, session.token.generation, 'node-c')).toBeNull();
   });
 
   it('runs no grace period while frozen: a stopping node leaves its sessions to be resumed elsewhere', async () => {

@@ -85,6 +85,7 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
   async adopt(info: PresenceSession, seenSeq: number): Promise<Session> {
     const session = new Session(info.id, info.identity, this.limits.maxPendingCalls, this.limits.replayWindow, seenSeq);
     session.attributes = { ...info.attributes };
+    session.token = info.token;
     // Bound before the old node is asked, and holding what arrives until its window is in. No grace
     // period while it moves (asks may take their timeout): the handshake that moves it owns it.
     session.hold();
@@ -106,10 +107,15 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
     return this.arriving.get(sessionId) ?? Promise.resolve();
   }
 
-  /** The session resumes on another node: let it go here, and give what its client has not seen. Null if it does not live here. */
-  handOver(sessionId: string, lastSeq: number, to: string): HandedWindow | null {
+  /**
+   * The session resumes on another node: let it go here, and give what its
+   * client has not seen. Null if it does not live here; 'refused' (and it
+   * stays) if the token presented there is one it no longer accepts.
+   */
+  handOver(sessionId: string, lastSeq: number, generation: number, to: string): HandedWindow | 'refused' | null {
     const session = this.sessions.get(sessionId);
     if (!session || session.ended) return null;
+    if (!session.acceptsToken(generation)) return 'refused';
     const window = session.handOver(lastSeq);
     this.handedOver.set(sessionId, to);
     this.evict(sessionId);

@@ -1,4 +1,4 @@
-import type { HandedFrame, HandedWindow, PresenceSession } from '../cluster/bus-message';
+import type { HandedFrame, HandedWindow, PresenceSession, TokenState } from '../cluster/bus-message';
 import type { SessionInfo } from '../contracts/session-info';
 import type { Ack, CallbackFrame } from '@nest-duplex/protocol';
 import type { ClientConnection } from './client-connection';
@@ -37,6 +37,8 @@ export class Session implements SessionInfo {
   private gapUnknown = false;
   graceTimer: NodeJS.Timeout | null = null;
   ended = false;
+  /** Its resume tokens: none issued until its first connection. */
+  token: TokenState = { generation: 0, confirmed: true };
 
   constructor(
     readonly id: string,
@@ -57,13 +59,31 @@ export class Session implements SessionInfo {
 
   /** What the rest of the cluster learns about this session. */
   presence(): PresenceSession {
-    return { id: this.id, identity: this.identity, topics: [...this.topics], attributes: this.attributes };
+    return { id: this.id, identity: this.identity, topics: [...this.topics], attributes: this.attributes, token: this.token };
   }
 
-  /** Drops the connection without ending the session (it moved to another node). */
+  /** Drops the connection without ending the session (it moved to another node): its client is told it was displaced. */
   disconnect(): void {
-    this.connection?.close();
+    this.connection?.close('displaced');
     this.connection = null;
+  }
+
+  /** Whether a resume token of this generation continues the session: the latest, or the one before while the latest is unconfirmed. */
+  acceptsToken(generation: number): boolean {
+    return acceptsToken(this.token, generation);
+  }
+
+  /** The generation of a new resume token, for the session frame of a new connection. */
+  issueToken(): number {
+    this.token = { generation: this.token.generation + 1, confirmed: false };
+    return this.token.generation;
+  }
+
+  /** The client acked the session frame carrying this generation: the ones before it stop working. False if it was not the latest. */
+  confirmToken(generation: number): boolean {
+    if (generation !== this.token.generation || this.token.confirmed) return false;
+    this.token = { generation, confirmed: true };
+    return true;
   }
 
   /**
@@ -92,14 +112,19 @@ export class Session implements SessionInfo {
   /**
    * What the old node gives up when the session moves on: the callbacks its
    * window keeps after the client's `lastSeq`, the last seq it numbered, its
-   * call outcomes, and a gap it has not told the client of yet.
+   * call outcomes, a gap it has not told the client of yet, and its tokens.
    */
   handOver(lastSeq: number): HandedWindow {
     const frames: HandedFrame[] = [];
     for (const [frame, seq] of this.history.after(lastSeq)) {
       frames.push({ seq, id: frame.id, service: frame.service, method: frame.method, args: frame.args });
     }
-    const window: HandedWindow = { frames, lastSeq: Math.max(lastSeq, this.history.lastSeq), outcomes: this.outcomes.settled() };
+    const window: HandedWindow = {
+      frames,
+      lastSeq: Math.max(lastSeq, this.history.lastSeq),
+      outcomes: this.outcomes.settled(),
+      token: this.token,
+    };
     return this.gapUnknown ? { ...window, gapUnknown: true } : window;
   }
 
@@ -121,13 +146,16 @@ export class Session implements SessionInfo {
     // A gap the old node could not tell, or one found here while moving (a broker outage), stays to be told.
     this.gapUnknown ||= handed === null || handed.gapUnknown === true;
     if (handed) this.outcomes.seed(handed.outcomes);
+    // The old node's word on its tokens is the latest: presence may not have heard of the last it issued.
+    if (handed && handed.token.generation >= this.token.generation) this.token = handed.token;
     const held = this.held ?? [];
     this.held = null;
     for (const frame of held) if (frame.id === undefined || !seen.has(frame.id)) this.send(frame);
   }
 
-  /** Attaches a connection and replays the one-way callbacks after `lastSeq`. */
+  /** Attaches a connection and replays the one-way callbacks after `lastSeq`. A connection it had is told it was displaced. */
   attach(connection: ClientConnection, lastSeq = 0): void {
+    if (this.connection && this.connection !== connection) this.connection.close('displaced');
     this.connection = connection;
     for (const [frame, seq] of this.history.after(lastSeq)) connection.send(frame, seq);
     for (const request of this.waiting.splice(0)) request.answer(connection.request(request.frame, request.timeoutMs));
@@ -160,4 +188,9 @@ export class Session implements SessionInfo {
       }, timeoutMs).unref();
     });
   }
+}
+
+/** The token rule, for a session here and for one known from presence or a handover. */
+export function acceptsToken(token: TokenState, generation: number): boolean {
+  return generation === token.generation || (generation === token.generation - 1 && !token.confirmed);
 }
