@@ -649,7 +649,7 @@ describe('one node, memory bus', () => {
         const session = await new Promise<{ sessionId: string; resumed: boolean; missed: number }>((r) =>
           raw.once('session', r),
         );
-        expect(session).toMatchObject({ protocol: 2, sessionId: first.sessionId, resumed: true, missed: 0 });
+        expect(session).toMatchObject({ protocol: 3, sessionId: first.sessionId, resumed: true, missed: 0 });
         await eventually(() => replayed.length === 1, 'the replay');
         expect(replayed).toEqual([frames[1]]);
       } finally {
