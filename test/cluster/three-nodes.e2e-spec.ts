@@ -182,6 +182,37 @@ describe('three nodes on RabbitMQ', () => {
     }
   });
 
+  it('tells a connection whose session was resumed on another node that it was displaced; its used token then moves nothing', async () => {
+    const errors: DuplexError[] = [];
+    const owner = await clients.connect(nodes[0].url, { onError: (error) => void errors.push(error as DuplexError) });
+    const { session: used } = await owner.ready();
+    const taker = io(nodes[2].url, { transports: ['websocket'], reconnection: false, auth: { session: used } });
+    const latecomer = io(nodes[1].url, { transports: ['websocket'], reconnection: false, auth: { session: used }, autoConnect: false });
+    try {
+      const frame = await new Promise<{ sessionId: string; resumed: boolean; session: string }>((r) =>
+        taker.once('session', (f: { sessionId: string; resumed: boolean; session: string }, kept: () => void) => {
+          kept();
+          r(f);
+        }),
+      );
+      expect(frame).toMatchObject({ sessionId: owner.sessionId, resumed: true });
+      expect(frame.session).not.toBe(used);
+      await eventually(() => errors.length === 1 && !owner.socket.connected, 'the owner told and closed');
+      expect(errors[0]).toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('another connection resumed') });
+      await settle(200); // the ack reaches node 3, and its announcement the others
+      // The token the taker used is retired: presenting it again, on a third node, gets a session of its own.
+      latecomer.connect();
+      const other = await new Promise<{ sessionId: string; resumed: boolean }>((r) => latecomer.once('session', r));
+      expect(other).toMatchObject({ resumed: false });
+      expect(other.sessionId).not.toBe(owner.sessionId);
+      await settle(300);
+      expect(taker.connected).toBe(true);
+    } finally {
+      taker.close();
+      latecomer.close();
+    }
+  });
+
   it('numbers a moved session\'s callbacks on from what its client has seen, so the client takes them', async () => {
     const show = `moving-${Date.now()}`;
     const seen: string[] = [];
