@@ -50,6 +50,32 @@ export interface DuplexOptions {
   maxBufferedBytes?: number;
   /** Packets that may wait to be written to one client, likewise. Default `DUPLEX_MAX_BUFFERED_FRAMES`, else 4096. */
   maxBufferedFrames?: number;
+  /** Calls a session may make per second, sustained; more get RESOURCE_EXHAUSTED. 0: no limit. Default `DUPLEX_CALLS_PER_SECOND`, else 500. */
+  callsPerSecond?: number;
+  /** Calls a session may make at once before `callsPerSecond` applies. Default `DUPLEX_CALL_BURST`, else 1000. */
+  callBurst?: number;
+  /** Largest handshake `auth`, as UTF-8 bytes of its JSON; larger is refused with BAD_REQUEST. Default `DUPLEX_MAX_HANDSHAKE_BYTES`, else 8192. */
+  maxHandshakeBytes?: number;
+  /**
+   * Sessions one user (`userIdOf(identity)`) may hold across the cluster;
+   * one more is refused with RESOURCE_EXHAUSTED. 0: no limit. Default
+   * `DUPLEX_MAX_SESSIONS_PER_USER`, else 100.
+   */
+  maxSessionsPerUser?: number;
+  /**
+   * Sessions one client address may hold on this node; one more is refused
+   * with RESOURCE_EXHAUSTED. 0: no limit. Behind a proxy every client has the
+   * proxy's address unless `trustProxyHops` is set. Default
+   * `DUPLEX_MAX_SESSIONS_PER_ADDRESS`, else 0.
+   */
+  maxSessionsPerAddress?: number;
+  /**
+   * How many proxies in front of the node append to `X-Forwarded-For`: the
+   * client's address is that many entries from the right. 0 (the default,
+   * `DUPLEX_TRUST_PROXY_HOPS`): the header is ignored, since a client can
+   * write anything in it.
+   */
+  trustProxyHops?: number;
   /**
    * Turns the handshake's `auth.token` into the session's identity, or throws
    * to refuse the client (connect_error with data.code UNAUTHENTICATED): a
@@ -127,6 +153,12 @@ export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = 
     replayWindow: number('replayWindow', options.replayWindow, undefined, 1_000, 0),
     maxBufferedBytes: number('maxBufferedBytes', options.maxBufferedBytes, 'DUPLEX_MAX_BUFFERED_BYTES', 1024 * 1024, 1024),
     maxBufferedFrames: number('maxBufferedFrames', options.maxBufferedFrames, 'DUPLEX_MAX_BUFFERED_FRAMES', 4_096, 16),
+    callsPerSecond: number('callsPerSecond', options.callsPerSecond, 'DUPLEX_CALLS_PER_SECOND', 500, 0),
+    callBurst: number('callBurst', options.callBurst, 'DUPLEX_CALL_BURST', 1_000, 1),
+    maxHandshakeBytes: number('maxHandshakeBytes', options.maxHandshakeBytes, 'DUPLEX_MAX_HANDSHAKE_BYTES', 8_192, 256),
+    maxSessionsPerUser: number('maxSessionsPerUser', options.maxSessionsPerUser, 'DUPLEX_MAX_SESSIONS_PER_USER', 100, 0),
+    maxSessionsPerAddress: number('maxSessionsPerAddress', options.maxSessionsPerAddress, 'DUPLEX_MAX_SESSIONS_PER_ADDRESS', 0, 0),
+    trustProxyHops: number('trustProxyHops', options.trustProxyHops, 'DUPLEX_TRUST_PROXY_HOPS', 0, 0),
     path: options.path ?? '/socket.io',
     heartbeatMs: number('heartbeatMs', options.heartbeatMs, 'HEARTBEAT_MS', 1_000, 1),
     heartbeatTimeoutMs: number('heartbeatTimeoutMs', options.heartbeatTimeoutMs, 'HEARTBEAT_TIMEOUT_MS', 3_000, 1),

@@ -5,6 +5,7 @@ import { createBus } from './cluster/create-bus';
 import { ConfigurableDuplexModule, DUPLEX_ASYNC_OPTIONS_TYPE, DUPLEX_MODULE_OPTIONS, DUPLEX_OPTIONS_TYPE } from './duplex.module-definition';
 import { DUPLEX_OPTIONS, type DuplexOptions, type ResolvedDuplexOptions, resolveOptions } from './duplex-options';
 import { DuplexGateway } from './gateway/duplex-gateway';
+import { SessionQuotas } from './gateway/session-quotas';
 import { DuplexMetrics } from './metrics/duplex-metrics';
 import { DuplexContext } from './runtime/duplex-context';
 import { DuplexHealth } from './runtime/duplex-health';
@@ -60,6 +61,7 @@ import { REPLICATION_LOG, type ReplicationLog } from './state/replication-log';
     OperationDispatcher,
     DuplexNode,
     DuplexContext,
+    SessionQuotas,
     DuplexGateway,
     DuplexMetrics,
     DuplexHealth,

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'TIMEOUT',
   'UNAVAILABLE',
   'CONFLICT',
+  'RESOURCE_EXHAUSTED',
   'INTERNAL',
 ] as const;
 

@@ -5,7 +5,7 @@ export interface DuplexHandshake {
   /** `auth.token` of the Socket.IO handshake. */
   readonly token: string | undefined;
   readonly headers: IncomingHttpHeaders;
-  /** The client's address as the node sees it (behind a balancer: the balancer's). */
+  /** The client's address: the connection's peer, or behind trusted proxies (`trustProxyHops`) the one they forwarded. */
   readonly address: string;
 }
 

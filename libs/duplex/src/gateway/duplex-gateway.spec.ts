@@ -235,3 +235,82 @@ describe('DuplexGateway', () => {
     expect(replayed).toEqual(Array.from({ length: replayed.length }, (_, i) => COUNT - replayed.length + 1 + i));
   }, 60_000);
 });
+
+/** The limits a node holds every client to, each refused over the wire with its documented code. */
+describe('DuplexGateway limits', () => {
+  let app: INestApplication;
+  let url: string;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    const module = await Test.createTestingModule({
+      imports: [
+        DuplexModule.forRoot({
+          amqp: false,
+          nodeId: 'limits-spec',
+          authenticate: (token) => token ?? null, // the token names the user; none: anonymous
+          maxSessionsPerUser: 2,
+          maxSessionsPerAddress: 3,
+          trustProxyHops: 1,
+          callsPerSecond: 1,
+          callBurst: 3,
+          maxHandshakeBytes: 1_024,
+        }),
+      ],
+      providers: [Who],
+    }).compile();
+    app = module.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${app.getHttpServer().address().port}`;
+  });
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // their sessions end
+  });
+  afterAll(() => app.close());
+
+  /** A client whose proxy says it is `from`; resolves with its socket once the session frame is in. */
+  const connect = async (auth: Record<string, unknown>, from: string) => {
+    const socket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { 'x-forwarded-for': from } });
+    sockets.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once(EVENTS.session, () => resolve());
+      socket.once('connect_error', reject);
+    });
+    return socket;
+  };
+
+  it('refuses a handshake whose auth is over maxHandshakeBytes with BAD_REQUEST', async () => {
+    await expect(connect({ token: 'x'.repeat(2_000) }, '198.51.100.1')).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST', message: expect.stringMatching(/^handshake auth is \d+ bytes; the limit is 1024$/) },
+    });
+  });
+
+  it("refuses a user's session past maxSessionsPerUser with RESOURCE_EXHAUSTED, and allows it again once one ends", async () => {
+    const first = await connect({ token: 'ann' }, '198.51.100.2');
+    await connect({ token: 'ann' }, '198.51.100.3');
+    await expect(connect({ token: 'ann' }, '198.51.100.4')).rejects.toMatchObject({
+      data: { code: 'RESOURCE_EXHAUSTED', message: 'this user has 2 sessions; the limit is 2' },
+    });
+    await connect({ token: 'bob' }, '198.51.100.4');
+    first.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await connect({ token: 'ann' }, '198.51.100.5');
+  });
+
+  it('refuses a session past maxSessionsPerAddress with RESOURCE_EXHAUSTED, counting the address the trusted proxy forwarded', async () => {
+    for (let i = 0; i < 3; i++) await connect({}, `6.6.6.6, 203.0.113.9`);
+    await expect(connect({}, '1.2.3.4, 203.0.113.9')).rejects.toMatchObject({ data: { code: 'RESOURCE_EXHAUSTED' } });
+    // The same peer (127.0.0.1), another forwarded address: not the same client.
+    await connect({}, '203.0.113.10');
+  });
+
+  it("refuses a session's calls past its rate with RESOURCE_EXHAUSTED, and the connection serves on", async () => {
+    const socket = await connect({}, '198.51.100.20');
+    const call = () => socket.emitWithAck(EVENTS.call, { service: 'who', op: 'whoAmI', args: [] }) as Promise<{ ok: boolean; error?: { code: string } }>;
+    const acks = await Promise.all(Array.from({ length: 5 }, call));
+    expect(acks.map((a) => (a.ok ? 'ok' : a.error!.code))).toEqual(['ok', 'ok', 'ok', 'RESOURCE_EXHAUSTED', 'RESOURCE_EXHAUSTED']);
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // a token back
+    expect(await call()).toMatchObject({ ok: true });
+  });
+});

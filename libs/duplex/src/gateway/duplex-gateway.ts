@@ -5,13 +5,16 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import { DuplexError, EVENTS, HandshakeAuth, PROTOCOL_VERSION, SessionFrame } from '@nest-duplex/protocol';
+import { nestsDeeperThan } from '../runtime/nesting-depth';
 import { type ConnectionCloseCause, NodeEvents } from '../runtime/node-events';
 import { OperationDispatcher } from '../runtime/operation-dispatcher';
 import type { Session } from '../runtime/session';
 import { SessionAdmission } from '../runtime/session-admission';
 import { SessionRegistry } from '../runtime/session-registry';
 import type { Backlog, OutboundLimits } from './outbound-limits';
+import { clientAddress } from './client-address';
 import { RateLimitedLog } from './rate-limited-log';
+import { SessionQuotas } from './session-quotas';
 import type { DuplexAuthenticator, DuplexHandshake } from './duplex-authenticator';
 import { isOriginAllowed } from './origin-policy';
 import { SessionToken } from './session-token';
@@ -57,6 +60,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     private readonly sessions: SessionRegistry,
     private readonly dispatcher: OperationDispatcher,
     private readonly events: NodeEvents,
+    private readonly quotas: SessionQuotas,
     @Inject(DUPLEX_OPTIONS) private readonly options: ResolvedDuplexOptions,
   ) {
     this.tokens = new SessionToken(options.secret);
@@ -114,6 +118,12 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
 
   private async handshake(socket: Socket): Promise<void> {
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
+    // Socket.IO keeps the handshake for the connection's life: a large one is refused, and none keeps the credential.
+    socket.handshake.auth = {};
+    const size = handshakeSize(auth);
+    if (size > this.options.maxHandshakeBytes) {
+      throw new DuplexError('BAD_REQUEST', `handshake auth is ${size} bytes; the limit is ${this.options.maxHandshakeBytes}`);
+    }
     if (
       (auth.token !== undefined && typeof auth.token !== 'string') ||
       (auth.session !== undefined && typeof auth.session !== 'string') ||
@@ -122,9 +132,10 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       throw new DuplexError('BAD_REQUEST', 'handshake auth is { token?: string, session?: string, lastSeq?: integer ≥ 0 }');
     }
     const { token, session: resumeToken, lastSeq } = auth as HandshakeAuth;
+    const address = clientAddress(socket.handshake.address, socket.handshake.headers, this.options.trustProxyHops);
     let identity: unknown = null;
     if (this.authenticator) {
-      const handshake: DuplexHandshake = { token, headers: socket.handshake.headers, address: socket.handshake.address };
+      const handshake: DuplexHandshake = { token, headers: socket.handshake.headers, address };
       try {
         identity = (await this.authenticator.authenticate(token, handshake)) ?? null;
       } catch (error) {
@@ -136,7 +147,9 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     // Only the identity that opened a session, with a token it has not used, continues it; another gets a session of its own.
     const resumed = claim === null ? null : await this.admission.resume(claim, seenSeq, identity);
     const data = socket.data as SocketData;
+    if (!resumed) this.quotas.check(identity, address);
     data.session = resumed ?? (await this.admission.open(identity));
+    this.quotas.opened(data.session, address);
     data.resumed = resumed !== null;
     data.lastSeq = resumed ? seenSeq : 0;
     // Kept for this connection from here on; if it closes before it is connected, the grace period runs.
@@ -231,6 +244,12 @@ function closedFor(reason: string, description: unknown, undecodable: string | u
   const detail = String((description as { message?: unknown } | undefined)?.message ?? description ?? 'no detail');
   if (/max payload/i.test(detail)) return { cause: 'frame-too-large', why: `a frame over the transport limit (maxHttpBufferSize, ${maxFrameBytes} bytes)` };
   return { cause: 'transport-error', why: `transport error (${detail})` };
+}
+
+/** The UTF-8 bytes of the handshake's auth as JSON; anything nested deeper than auth's own shape counts as too large. */
+function handshakeSize(auth: Record<string, unknown>): number {
+  if (nestsDeeperThan(auth, 4)) return Number.POSITIVE_INFINITY;
+  return Buffer.byteLength(JSON.stringify(auth));
 }
 
 /** Socket.IO hands `data` to the client's connect_error, so the code survives. */

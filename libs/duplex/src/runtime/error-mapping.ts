@@ -19,7 +19,7 @@ const CODES: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.PRECONDITION_FAILED]: 'CONFLICT',
   [HttpStatus.REQUEST_TIMEOUT]: 'TIMEOUT',
   [HttpStatus.GATEWAY_TIMEOUT]: 'TIMEOUT',
-  [HttpStatus.TOO_MANY_REQUESTS]: 'UNAVAILABLE',
+  [HttpStatus.TOO_MANY_REQUESTS]: 'RESOURCE_EXHAUSTED',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'UNAVAILABLE',
 };
 
