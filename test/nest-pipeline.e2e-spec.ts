@@ -9,6 +9,8 @@ import {
   type ExecutionContext,
   ForbiddenException,
   GoneException,
+  HttpException,
+  HttpStatus,
   Injectable,
   InternalServerErrorException,
   type INestApplication,
@@ -119,6 +121,7 @@ class VaultService {
       gone: new GoneException(),
       tooLarge: new PayloadTooLargeException(),
       unavailable: new ServiceUnavailableException('maintenance'),
+      throttled: new HttpException('too many', HttpStatus.TOO_MANY_REQUESTS),
       internal: new InternalServerErrorException('database password is hunter2'),
     };
     throw exceptions[kind] ?? new Error('secret internals');
@@ -192,6 +195,7 @@ describe("Nest's pipeline on operations", () => {
     expect(await outcome('gone')).toBe('CONFLICT: Gone');
     expect(await outcome('tooLarge')).toBe('BAD_REQUEST: Payload Too Large');
     expect(await outcome('unavailable')).toBe('UNAVAILABLE: maintenance');
+    expect(await outcome('throttled')).toBe('RESOURCE_EXHAUSTED: too many');
     expect(await outcome('internal')).toBe('INTERNAL: internal error');
     expect(await outcome('plain')).toBe('INTERNAL: internal error');
   });
