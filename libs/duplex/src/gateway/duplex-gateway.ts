@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
-import { DuplexError, EVENTS, HandshakeAuth, PROTOCOL_VERSION, SessionFrame } from '@nest-duplex/protocol';
+import { DuplexError, EVENTS, type HandshakeAuth, PROTOCOL_VERSION, type SessionFrame, type WireError } from '@nest-duplex/protocol';
 import { nestsDeeperThan } from '../runtime/nesting-depth';
 import { type ConnectionCloseCause, NodeEvents } from '../runtime/node-events';
 import { OperationDispatcher } from '../runtime/operation-dispatcher';
@@ -196,10 +196,14 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       if (args.length !== 1) return this.refuse(socket, ack, 'a call carries exactly one frame');
       void this.dispatcher.dispatch(session, args[0]).then(ack);
     });
-    // Socket.IO reports a frame it cannot decode (not JSON, say) as an error, then closes the connection.
+    // Socket.IO reports a frame it cannot decode (not JSON, say) as an error, then closes the connection
+    // once what is queued is written: the client is told why first.
     let undecodable: string | undefined;
     socket.on('error', (error: unknown) => {
-      if (error instanceof Error) undecodable = error.message;
+      if (!(error instanceof Error) || undecodable !== undefined) return;
+      undecodable = error.message;
+      const message = `a frame that is not a valid Socket.IO packet (${undecodable.slice(0, 100)}); the connection closes`;
+      socket.emit(EVENTS.protocolError, { code: 'BAD_REQUEST', message } satisfies WireError);
     });
     socket.on('disconnect', (reason, description) => {
       const slow = connection.slow;

@@ -60,7 +60,7 @@ export class SessionAdmission {
     // Presence first; if it has not heard (a fast mover, a burst of changes), the session's own address.
     const found = this.presence.find(sessionId) ?? (await this.handover.locate(sessionId));
     if (!found) {
-      this.logger.debug(`session ${sessionId} is not known here or elsewhere (it ended): its client gets a new session`);
+      this.logger.log(`session ${sessionId} is not known here or elsewhere (it ended): its client gets a new session`);
       return null;
     }
     // Checked before the move, so another identity's attempt never disturbs the session where it is.
@@ -98,7 +98,8 @@ export class SessionAdmission {
       // It ended there (or moved on) after presence last heard: a stale copy, not a session to continue.
       // Or the token was a used one: the session stays where it is.
       this.sessions.evict(sessionId);
-      if (outcome.kind === 'refused') this.refuse(sessionId, 'a used resume token');
+      if (outcome.kind === 'refused') return this.refuse(sessionId, 'a used resume token');
+      this.logger.log(`session ${sessionId} was not on ${found.nodeId} any more (${outcome.kind}): its client gets a new session`);
       return null;
     }
     const window = outcome.kind === 'handed' ? outcome.window : null;
