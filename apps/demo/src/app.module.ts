@@ -3,6 +3,7 @@ import { DuplexModule } from '@nest-duplex/server';
 import { AuthModule } from './auth/auth.module';
 import { DemoAuthenticator } from './auth/demo-authenticator';
 import { BeerInventoryService } from './beer-inventory/beer-inventory.service';
+import { DrainController } from './drain.controller';
 import { EchoService } from './echo/echo.service';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
@@ -11,7 +12,7 @@ import { StatusService } from './status/status.service';
 
 @Module({
   imports: [AuthModule, DuplexModule.forRoot({ authenticate: DemoAuthenticator })],
-  controllers: [HealthController, MetricsController],
+  controllers: [HealthController, MetricsController, DrainController],
   providers: [StatusService, BeerInventoryService, SeatBookingService, EchoService],
 })
 export class AppModule {}

@@ -16,7 +16,7 @@ export class HealthController {
       throw new BadRequestException({ code: 'BAD_REQUEST', message: 'recent is a whole number of messages above 0' });
     }
     const { ready, ...report } = this.node.report(recentLatency);
-    const body = { status: ready ? 'ok' : 'unavailable', ...report };
+    const body = { status: ready ? 'ok' : report.draining ? 'draining' : 'unavailable', ...report };
     if (!ready) throw new HttpException(body, HttpStatus.SERVICE_UNAVAILABLE);
     return body;
   }

@@ -89,7 +89,8 @@ export class DuplexClient {
     this.socket.on('connect', () => this.connection++);
     this.socket.on('disconnect', () => (this.sessionLive = false));
     this.socket.on(EVENTS.protocolError, (error: WireError) => this.onError(DuplexError.fromWire(error)));
-    this.socket.on(EVENTS.closing, (frame: ClosingFrame) => this.displaced(frame));
+    // `draining` needs nothing: the server closes the transport, and socket.io-client resumes elsewhere by itself.
+    this.socket.on(EVENTS.closing, (frame: ClosingFrame) => frame?.reason === 'displaced' && this.displaced(frame));
   }
 
   /**

@@ -69,6 +69,12 @@ export interface DuplexOptions {
    * `DUPLEX_MAX_SESSIONS_PER_ADDRESS`, else 0.
    */
   maxSessionsPerAddress?: number;
+  /** How long a drain (SIGTERM, or NodeDrain.drain) waits for the node's sessions to move before it stops anyway (ms). Default `DUPLEX_DRAIN_TIMEOUT_MS`, else 10000. */
+  drainTimeoutMs?: number;
+  /** Clients a drain asks to move at a time. Default 100. */
+  drainBatch?: number;
+  /** Time between a drain's batches (ms). Default 100. */
+  drainIntervalMs?: number;
   /**
    * How many proxies in front of the node append to `X-Forwarded-For`: the
    * client's address is that many entries from the right. 0 (the default,
@@ -158,6 +164,9 @@ export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = 
     maxHandshakeBytes: number('maxHandshakeBytes', options.maxHandshakeBytes, 'DUPLEX_MAX_HANDSHAKE_BYTES', 8_192, 256),
     maxSessionsPerUser: number('maxSessionsPerUser', options.maxSessionsPerUser, 'DUPLEX_MAX_SESSIONS_PER_USER', 100, 0),
     maxSessionsPerAddress: number('maxSessionsPerAddress', options.maxSessionsPerAddress, 'DUPLEX_MAX_SESSIONS_PER_ADDRESS', 0, 0),
+    drainTimeoutMs: number('drainTimeoutMs', options.drainTimeoutMs, 'DUPLEX_DRAIN_TIMEOUT_MS', 10_000, 0),
+    drainBatch: number('drainBatch', options.drainBatch, undefined, 100, 1),
+    drainIntervalMs: number('drainIntervalMs', options.drainIntervalMs, undefined, 100, 0),
     trustProxyHops: number('trustProxyHops', options.trustProxyHops, 'DUPLEX_TRUST_PROXY_HOPS', 0, 0),
     path: options.path ?? '/socket.io',
     heartbeatMs: number('heartbeatMs', options.heartbeatMs, 'HEARTBEAT_MS', 1_000, 1),

@@ -10,6 +10,7 @@ import { DuplexMetrics } from './metrics/duplex-metrics';
 import { DuplexContext } from './runtime/duplex-context';
 import { DuplexHealth } from './runtime/duplex-health';
 import { DuplexNode } from './runtime/duplex-node';
+import { NodeDrain } from './runtime/node-drain';
 import { NodeEvents } from './runtime/node-events';
 import { OperationDispatcher } from './runtime/operation-dispatcher';
 import { OperationPipeline } from './runtime/operation-pipeline';
@@ -58,6 +59,7 @@ import { REPLICATION_LOG, type ReplicationLog } from './state/replication-log';
       inject: [BUS, TopicSubscriptions, SessionRegistry, NodeEvents],
     },
     SessionAdmission,
+    NodeDrain,
     OperationDispatcher,
     DuplexNode,
     DuplexContext,
@@ -66,7 +68,7 @@ import { REPLICATION_LOG, type ReplicationLog } from './state/replication-log';
     DuplexMetrics,
     DuplexHealth,
   ],
-  exports: [DuplexContext, ReplicatedStore, DuplexMetrics, DuplexHealth],
+  exports: [DuplexContext, ReplicatedStore, DuplexMetrics, DuplexHealth, NodeDrain],
 })
 export class DuplexModule extends ConfigurableDuplexModule {
   /** Options in code; whatever is left out comes from the environment (README, Configuration). */

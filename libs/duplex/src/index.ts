@@ -25,6 +25,7 @@ export { DUPLEX_CONTEXT, duplexCall, type DuplexCall, type DuplexContextType } f
 export type { CallbackChannels } from './runtime/callback-channels';
 export type { CallbackHub, GatherOptions } from './runtime/callback-hub';
 export { DuplexHealth, type HealthReport } from './runtime/duplex-health';
+export { NodeDrain } from './runtime/node-drain';
 export { ReplicatedStore } from './state/replicated-store';
 export type { IncrementResult, Json } from './state/state-command';
 export { DuplexMetrics } from './metrics/duplex-metrics';

@@ -20,10 +20,11 @@ export const EVENTS = {
 /**
  * Why the server is closing a connection. `displaced`: another connection
  * resumed this session (with its latest resume token); this one is over and
- * should not reconnect with it.
+ * should not reconnect with it. `draining`: the node is stopping; reconnect
+ * (to any other node) with the resume token, as after a lost connection.
  */
 export interface ClosingFrame {
-  reason: 'displaced';
+  reason: 'displaced' | 'draining';
   message: string;
 }
 

@@ -4,9 +4,10 @@ import type { IncomingMessage } from 'node:http';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
-import { DuplexError, EVENTS, type HandshakeAuth, PROTOCOL_VERSION, type SessionFrame, type WireError } from '@nest-duplex/protocol';
+import { type ClosingFrame, DuplexError, EVENTS, type HandshakeAuth, PROTOCOL_VERSION, type SessionFrame, type WireError } from '@nest-duplex/protocol';
 import { nestsDeeperThan } from '../runtime/nesting-depth';
 import { type ConnectionCloseCause, NodeEvents } from '../runtime/node-events';
+import { NodeDrain } from '../runtime/node-drain';
 import { OperationDispatcher } from '../runtime/operation-dispatcher';
 import type { Session } from '../runtime/session';
 import { SessionAdmission } from '../runtime/session-admission';
@@ -61,6 +62,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     private readonly dispatcher: OperationDispatcher,
     private readonly events: NodeEvents,
     private readonly quotas: SessionQuotas,
+    private readonly drain: NodeDrain,
     @Inject(DUPLEX_OPTIONS) private readonly options: ResolvedDuplexOptions,
   ) {
     this.tokens = new SessionToken(options.secret);
@@ -85,8 +87,9 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       // well above maxCallBytes, which answers an oversized call with an ack.
       maxHttpBufferSize: this.maxFrameBytes,
       // Browsers of other origins are refused at the transport (WebSocket upgrades have no CORS), unless allowed.
+      // A draining node takes no new connection: the client retries, and lands on another node.
       allowRequest: (request: IncomingMessage, answer: (error: string | null | undefined, ok: boolean) => void) =>
-        answer(null, isOriginAllowed(request, this.options.allowedOrigins)),
+        answer(null, !this.drain.draining && isOriginAllowed(request, this.options.allowedOrigins)),
       cors: { origin: this.options.allowedOrigins.includes('*') ? true : this.options.allowedOrigins },
     } as Partial<ServerOptions> as ServerOptions) as Server;
     // Requests Engine.IO refused before any connection (unknown transport or session id, bad handshake).
@@ -100,6 +103,21 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       );
     });
     this.io.on('connection', (socket) => this.connected(socket));
+    this.drain.on('start', (pace) => void this.moveClients(pace));
+  }
+
+  /** Asks every connected client, a batch at a time, to resume on another node: the transport closes after the `closing` frame. */
+  private async moveClients({ batch, intervalMs }: { batch: number; intervalMs: number }): Promise<void> {
+    const sockets = [...(this.io?.of('/').sockets.values() ?? [])];
+    const closing: ClosingFrame = { reason: 'draining', message: 'this node is stopping: resume on another' };
+    for (let i = 0; i < sockets.length; i += batch) {
+      for (const socket of sockets.slice(i, i + batch)) {
+        if (!socket.connected) continue;
+        socket.emit(EVENTS.closing, closing);
+        socket.conn.close(); // the transport, not the Socket.IO session: the client reconnects by itself
+      }
+      if (i + batch < sockets.length) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
   }
 
   /** A class given as `authenticate` is built by Nest's injector, in DuplexModule's scope. */
@@ -110,8 +128,12 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     return { authenticate: given as (token: string | undefined, handshake: DuplexHandshake) => unknown };
   }
 
-  /** Calls already running answer before the sockets close; their sessions then wait out the grace period, resumable elsewhere. */
+  /**
+   * The clients move to other nodes first (the drain), then calls still running answer before the
+   * last sockets close; the sessions left wait out the grace period, resumable elsewhere.
+   */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.drain.drain();
     await this.dispatcher.drain(STOP_DRAIN_MS);
     await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
   }

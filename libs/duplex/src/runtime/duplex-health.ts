@@ -3,12 +3,15 @@ import { BUS, type Bus, type BusStats } from '../cluster/bus';
 import type { LatencySummary } from '../cluster/latency-window';
 import { ClusterPresence } from '../presence/cluster-presence';
 import { ReplicatedStore } from '../state/replicated-store';
+import { NodeDrain } from './node-drain';
 import { SessionRegistry } from './session-registry';
 
 /** What a node says about itself: for a health endpoint, a load balancer's check, or metrics. */
 export interface HealthReport {
-  /** Serving: the bus is up and the shared state has caught up. */
+  /** Serving: the bus is up, the shared state has caught up, and the node is not draining. */
   ready: boolean;
+  /** The node is emptying itself before it stops: it takes no new connections. */
+  draining: boolean;
   nodeId: string;
   /** Sessions held on this node, connected or within their grace period. */
   sessions: number;
@@ -21,9 +24,10 @@ export interface HealthReport {
   state: { ready: boolean; position: number; lag: LatencySummary };
 }
 
-/** Whether the node serves now; cheap enough to ask on every call. */
+/** Whether the node can run calls now; cheap enough to ask on every call. */
 export interface NodeReadiness {
-  readonly ready: boolean;
+  /** The bus is up and the shared state has caught up (a draining node still serves its clients until they move). */
+  readonly serving: boolean;
 }
 
 /** The node's health, as one snapshot, without the node's internals. */
@@ -34,11 +38,16 @@ export class DuplexHealth implements NodeReadiness {
     private readonly store: ReplicatedStore,
     private readonly sessions: SessionRegistry,
     private readonly presence: ClusterPresence,
+    private readonly drain: NodeDrain,
   ) {}
 
-  /** Serving: the bus is up and the shared state has caught up. */
-  get ready(): boolean {
+  get serving(): boolean {
     return this.bus.connected && this.store.ready;
+  }
+
+  /** Ready for new clients: serving, and not draining. What a load balancer asks. */
+  get ready(): boolean {
+    return this.serving && !this.drain.draining;
   }
 
   /** `recentLatency`: summarise bus latencies over the last N messages only (default: all held). */
@@ -47,6 +56,7 @@ export class DuplexHealth implements NodeReadiness {
     for (const session of this.sessions.all()) if (session.connected) connections++;
     return {
       ready: this.ready,
+      draining: this.drain.draining,
       nodeId: this.bus.nodeId,
       sessions: this.sessions.size,
       connections,

@@ -80,13 +80,13 @@ describe('OperationDispatcher', () => {
   let module: TestingModule;
   let dispatcher: OperationDispatcher;
   let counter: Counter;
-  const node = { ready: true };
+  const node = { serving: true };
   const options = { maxCallBytes: 200, callsPerSecond: 0, callBurst: 1 };
   const reported: string[] = [];
   const session = () => new Session('s1', null, 100, 10);
 
   beforeEach(async () => {
-    node.ready = true;
+    node.serving = true;
     Object.assign(options, { callsPerSecond: 0, callBurst: 1 });
     reported.length = 0;
     module = await Test.createTestingModule({
@@ -173,7 +173,7 @@ describe('OperationDispatcher', () => {
   });
 
   it('refuses calls with UNAVAILABLE while the node is not ready, before any handler runs', async () => {
-    node.ready = false;
+    node.serving = false;
     expect(await dispatcher.dispatch(session(), { service: 'counter', op: 'add', args: [1] })).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
     expect(counter.runs).toBe(0);
   });

@@ -129,7 +129,7 @@ export class OperationDispatcher {
 
     if (this.stopping) throw new DuplexError('UNAVAILABLE', 'this node is stopping; reconnect to another');
     // Refused before the handler runs, so no handler half-applies a change it cannot announce.
-    if (!this.node.ready) throw new DuplexError('UNAVAILABLE', 'the cluster bus is unavailable; try again shortly');
+    if (!this.node.serving) throw new DuplexError('UNAVAILABLE', 'the cluster bus is unavailable; try again shortly');
 
     // Through the app's guards, interceptors, pipes and filters (OperationPipeline).
     const call = () => service.invoke(op, checked.data as unknown[]);
