@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beerInventoryContract } from '../../apps/demo/src/beer-inventory/beer-inventory.contract';
 import { boxOfficeContract } from '../../apps/demo/src/box-office/box-office.contract';
 import { seatBookingContract } from '../../apps/demo/src/seat-booking/seat-booking.contract';
-import type { DuplexClient } from '@nest-duplex/client';
-import { Clients, eventually } from '../support/clients';
+import { DuplexClient, type SessionFrame } from '@nest-duplex/client';
+import { Clients, eventually, settle } from '../support/clients';
 import { ComposeProject } from '../support/compose';
 import { freePort } from '../support/node-process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 /** Building the node image runs `npm ci` inside Docker; the first build takes a minute or two. */
 const UP_MS = 8 * 60_000;
@@ -130,6 +135,72 @@ describe('docker compose cluster behind the load balancer', () => {
       await clusterOf(3);
       const newcomer = await clientOnAnotherNode(before);
       expect(before.has(newcomer.nodeId!)).toBe(false);
+    });
+  }, UP_MS);
+
+  it('restarts the nodes one at a time under load, each drained: nothing acknowledged lost, no callback lost untold, no guest left or doubled', async () => {
+    await withLogs(async () => {
+      // Guests through the balancer, reconnecting as the SDK does by default; a few of them keep beer runs going.
+      const guests = await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const name = `rolling-${i}`;
+          const client = new DuplexClient(lb, { onError: () => undefined });
+          const sessions: SessionFrame[] = [];
+          const values: number[] = [];
+          const left: string[] = [];
+          client.onSession((frame) => void sessions.push(frame));
+          const party = client.service(beerInventoryContract, {
+            notifyBeerInventoryChanged: (_who, n) => void values.push(n),
+            notifyGuestJoinedParty: () => undefined,
+            notifyGuestLeftParty: (who) => void left.push(who),
+          });
+          await client.ready();
+          await party.joinTheParty(name);
+          return { name, client, party, sessions, values, left };
+        }),
+      );
+      try {
+        const start = await guests[0].party.joinTheParty(guests[0].name);
+        const tally = { acked: 0, unknown: 0, running: true };
+        const runs = guests.slice(0, 5).map(async (guest) => {
+          while (tally.running) {
+            await guest.party.makeBeerRun(guest.name, 1).then(
+              () => tally.acked++,
+              (error: { code?: string }) => error.code !== 'UNAVAILABLE' && tally.unknown++,
+            );
+            await settle(50);
+          }
+        });
+        const containers = (await project.compose('ps', '-q', 'node')).split('\n').map((id) => id.trim()).filter(Boolean);
+        expect(containers).toHaveLength(3);
+        for (const container of containers) {
+          // SIGTERM: the node drains, then stops; Docker starts it again, and the balancer lets it back in.
+          await run('docker', ['restart', '--time', '30', container]);
+          await clusterOf(3);
+        }
+        await settle(2_000);
+        tally.running = false;
+        await Promise.all(runs);
+        await settle(1_000);
+
+        expect(tally.unknown).toBe(0);
+        expect(tally.acked).toBeGreaterThan(20);
+        const party = await guests[0].party.getParty();
+        expect(party.inventory).toBe(start + tally.acked);
+        // Everyone still at the party, once, and nobody heard anyone leave.
+        for (const guest of guests) expect(party.guests.filter((g) => g === guest.name)).toHaveLength(1);
+        expect(guests.flatMap((g) => g.left)).toEqual([]);
+        // Every guest moved at least once, and every move kept its session with nothing missed: so every callback arrived.
+        expect(guests.filter((g) => g.sessions.length > 1).length).toBeGreaterThan(20);
+        for (const guest of guests) {
+          expect(guest.sessions.slice(1).filter((s) => !s.resumed || s.missed !== 0)).toEqual([]);
+          const got = guest.values.filter((v) => v > start);
+          expect(new Set(got).size).toBe(got.length);
+          expect(got.length).toBe(tally.acked);
+        }
+      } finally {
+        for (const guest of guests) guest.client.close();
+      }
     });
   }, UP_MS);
 });
