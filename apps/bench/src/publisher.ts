@@ -5,14 +5,14 @@ import type { SystemKind } from './subscribers';
 
 export const PAYLOAD_BYTES = 128;
 
-/** A payload of PAYLOAD_BYTES that starts with its send time, as subscribers.ts reads it. */
-export function payload(): string {
+/** A payload of `bytes` (PAYLOAD_BYTES by default) that starts with its send time, as subscribers.ts reads it. */
+export function payload(bytes = PAYLOAD_BYTES): string {
   const head = `${now().toFixed(3)}|`;
-  return head + 'x'.repeat(PAYLOAD_BYTES - head.length);
+  return head + 'x'.repeat(bytes - head.length);
 }
 
 export interface Publisher {
-  publish(topic: string): void;
+  publish(topic: string, bytes?: number): void;
   /** Publishes the publisher could not hand over (a refused call, a closed socket). */
   readonly failures: number;
   close(): void;
@@ -24,7 +24,7 @@ export async function connectPublisher(kind: SystemKind, url: string): Promise<P
     const client = await connectDuplex(url);
     const relay = client.service(relayContract, { message: () => undefined });
     return {
-      publish: (topic) => void relay.publish(topic, payload()).catch(() => failures++),
+      publish: (topic, bytes) => void relay.publish(topic, payload(bytes)).catch(() => failures++),
       get failures() {
         return failures;
       },
@@ -33,7 +33,7 @@ export async function connectPublisher(kind: SystemKind, url: string): Promise<P
   }
   const socket = await connectSocketIo(url);
   return {
-    publish: (topic) => (socket.connected ? socket.emit('publish', topic, payload()) : failures++),
+    publish: (topic, bytes) => (socket.connected ? socket.emit('publish', topic, payload(bytes)) : failures++),
     get failures() {
       return failures;
     },

@@ -21,7 +21,8 @@ export type SystemKind = 'duplex' | 'socketio';
 export type ConsumerKind = SystemKind | RawTransport;
 
 export type SubscriberRequest =
-  | { type: 'connect'; kind: ConsumerKind; urls: string[]; count: number; topic?: string }
+  /** `stall`: once subscribed, the clients stop reading their sockets (slow consumers that never catch up). */
+  | { type: 'connect'; kind: ConsumerKind; urls: string[]; count: number; topic?: string; stall?: boolean }
   | { type: 'reset'; keepSamples: boolean }
   | { type: 'report'; samples: boolean };
 
@@ -46,18 +47,25 @@ function received(payload: string): void {
   if (keepSamples) samples.push(at - parseFloat(payload));
 }
 
-async function subscribeDuplex(url: string, topic?: string): Promise<void> {
+/** The TCP socket under a socket.io-client WebSocket, to stop reading it. */
+function tcpOf(socket: import('socket.io-client').Socket): { pause(): void } {
+  return (socket.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket;
+}
+
+async function subscribeDuplex(url: string, topic?: string, stall?: boolean): Promise<void> {
   const client = await connectDuplex(url);
   closers.push(() => client.close());
   const relay = client.service(relayContract, { message: received });
   if (topic) await relay.join(topic);
+  if (stall) tcpOf(client.socket).pause();
 }
 
-async function subscribeSocketIo(url: string, topic?: string): Promise<void> {
+async function subscribeSocketIo(url: string, topic?: string, stall?: boolean): Promise<void> {
   const socket = await connectSocketIo(url);
   closers.push(() => socket.close());
   socket.on('message', received);
   if (topic) await socket.timeout(10_000).emitWithAck('join', topic);
+  if (stall) tcpOf(socket).pause();
 }
 
 /** Consumes (no-ack, as the bus does) from a queue bound to `exchange` with the raw publisher's key. */
@@ -78,7 +86,7 @@ async function subscribeRedis(url: string, channel: string): Promise<void> {
   await redis.subscribe(channel);
 }
 
-const SUBSCRIBE: Record<ConsumerKind, (url: string, topic?: string) => Promise<void>> = {
+const SUBSCRIBE: Record<ConsumerKind, (url: string, topic?: string, stall?: boolean) => Promise<void>> = {
   duplex: subscribeDuplex,
   socketio: subscribeSocketIo,
   amqp: (url, exchange) => consumeAmqp(url, exchange!),
@@ -89,7 +97,7 @@ async function connect(request: Extract<SubscriberRequest, { type: 'connect' }>)
   const one = SUBSCRIBE[request.kind];
   // A few at a time: a thousand handshakes at once would measure the accept queue, not the system.
   for (let i = 0; i < request.count; i += 20) {
-    const batch = Array.from({ length: Math.min(20, request.count - i) }, (_, j) => one(request.urls[(i + j) % request.urls.length], request.topic));
+    const batch = Array.from({ length: Math.min(20, request.count - i) }, (_, j) => one(request.urls[(i + j) % request.urls.length], request.topic, request.stall));
     await Promise.all(batch);
   }
 }

@@ -47,6 +47,8 @@ export class NodeDrain extends EventEmitter<DrainEvents> {
     const { drainTimeoutMs, drainBatch, drainIntervalMs } = this.options;
     // The sessions with a client now are asked to move; those without one have nobody to move them.
     const moving = [...this.sessions.all()].filter((s) => s.connected).map((s) => s.id);
+    // None ends here for want of its client from now on: one slow to come back gets its grace period elsewhere.
+    this.sessions.freeze();
     this.logger.log(`draining: ${moving.length} clients to move, ${drainBatch} every ${drainIntervalMs} ms, for ${drainTimeoutMs} ms at most`);
     this.emit('start', { batch: drainBatch, intervalMs: drainIntervalMs });
     const staying = () => moving.filter((id) => this.sessions.get(id) !== undefined).length;
@@ -55,7 +57,10 @@ export class NodeDrain extends EventEmitter<DrainEvents> {
     }
     const left = staying();
     const took = Math.round(performance.now() - started);
-    if (left === 0) this.logger.log(`drained in ${took} ms: ${moving.length} sessions moved`);
-    else this.logger.warn(`drain deadline after ${took} ms: ${left} of ${moving.length} sessions did not move; they stay resumable on other nodes`);
+    const moved = moving.filter((id) => this.sessions.movedAway(id)).length;
+    const ended = moving.length - left - moved;
+    const how = `${moved} sessions moved, ${ended} ended by their clients`;
+    if (left === 0) this.logger.log(`drained in ${took} ms: ${how}`);
+    else this.logger.warn(`drain deadline after ${took} ms: ${how}, ${left} did not move; they stay resumable on other nodes`);
   }
 }

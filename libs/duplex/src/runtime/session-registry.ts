@@ -45,6 +45,7 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
   private readonly arriving = new Map<string, Promise<void>>();
   /** Sessions handed over to other nodes lately, and the node each went to. */
   private readonly handedOver = new RecentMap<string, string>(MOVED_AWAY_MEMORY);
+  private frozen = false;
 
   constructor(
     @Inject(BUS) private readonly bus: Bus,
@@ -171,8 +172,13 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
     if (!session.ended && !session.connected) this.startGrace(session);
   }
 
-  /** The node is stopping: its sessions stay as they are, to be resumed elsewhere or ended there, not here. */
+  /**
+   * The node is stopping (or draining, to stop next): its sessions stay as they are, to be resumed
+   * elsewhere or ended there, not here. A session whose connection is lost from now on waits too: its
+   * grace period starts on the other nodes once this one has left.
+   */
   freeze(): void {
+    this.frozen = true;
     for (const session of this.sessions.values()) {
       if (session.graceTimer) clearTimeout(session.graceTimer);
       session.graceTimer = null;
@@ -180,6 +186,7 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
   }
 
   private startGrace(session: Session): void {
+    if (this.frozen) return;
     if (session.graceTimer) clearTimeout(session.graceTimer);
     session.graceTimer = setTimeout(() => void this.end(session), this.limits.sessionGraceMs);
     session.graceTimer.unref();
