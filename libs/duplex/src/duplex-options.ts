@@ -71,6 +71,13 @@ export interface DuplexOptions {
   maxSessionsPerAddress?: number;
   /** How long a drain (SIGTERM, or NodeDrain.drain) waits for the node's sessions to move before it stops anyway (ms). Default `DUPLEX_DRAIN_TIMEOUT_MS`, else 10000. */
   drainTimeoutMs?: number;
+  /**
+   * How long a drain says `draining` on /health before it asks clients to move (ms): time for a load
+   * balancer's health checks to take the node out, so the clients' reconnects go elsewhere at once.
+   * Default `DUPLEX_DRAIN_DELAY_MS`, else 0 (a reconnect that reaches the node meanwhile is refused
+   * and retried).
+   */
+  drainDelayMs?: number;
   /** Clients a drain asks to move at a time. Default 100. */
   drainBatch?: number;
   /** Time between a drain's batches (ms). Default 100. */
@@ -165,6 +172,7 @@ export function resolveOptions(options: DuplexOptions, env: NodeJS.ProcessEnv = 
     maxSessionsPerUser: number('maxSessionsPerUser', options.maxSessionsPerUser, 'DUPLEX_MAX_SESSIONS_PER_USER', 100, 0),
     maxSessionsPerAddress: number('maxSessionsPerAddress', options.maxSessionsPerAddress, 'DUPLEX_MAX_SESSIONS_PER_ADDRESS', 0, 0),
     drainTimeoutMs: number('drainTimeoutMs', options.drainTimeoutMs, 'DUPLEX_DRAIN_TIMEOUT_MS', 10_000, 0),
+    drainDelayMs: number('drainDelayMs', options.drainDelayMs, 'DUPLEX_DRAIN_DELAY_MS', 0, 0),
     drainBatch: number('drainBatch', options.drainBatch, undefined, 100, 1),
     drainIntervalMs: number('drainIntervalMs', options.drainIntervalMs, undefined, 100, 0),
     trustProxyHops: number('trustProxyHops', options.trustProxyHops, 'DUPLEX_TRUST_PROXY_HOPS', 0, 0),

@@ -27,7 +27,7 @@ export class NodeDrain extends EventEmitter<DrainEvents> {
 
   constructor(
     private readonly sessions: SessionRegistry,
-    @Inject(DUPLEX_OPTIONS) private readonly options: Pick<ResolvedDuplexOptions, 'drainTimeoutMs' | 'drainBatch' | 'drainIntervalMs'>,
+    @Inject(DUPLEX_OPTIONS) private readonly options: Pick<ResolvedDuplexOptions, 'drainTimeoutMs' | 'drainDelayMs' | 'drainBatch' | 'drainIntervalMs'>,
   ) {
     super();
   }
@@ -44,7 +44,9 @@ export class NodeDrain extends EventEmitter<DrainEvents> {
 
   private async run(): Promise<void> {
     const started = performance.now();
-    const { drainTimeoutMs, drainBatch, drainIntervalMs } = this.options;
+    const { drainTimeoutMs, drainDelayMs, drainBatch, drainIntervalMs } = this.options;
+    // Draining from here (/health, new connections refused); the balancer may need a moment to notice.
+    if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
     // The sessions with a client now are asked to move; those without one have nobody to move them.
     const moving = [...this.sessions.all()].filter((s) => s.connected).map((s) => s.id);
     // None ends here for want of its client from now on: one slow to come back gets its grace period elsewhere.
