@@ -108,15 +108,18 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Asks every connected client, a batch at a time, to resume on another node: the transport closes after the `closing` frame. */
   private async moveClients({ batch, intervalMs }: { batch: number; intervalMs: number }): Promise<void> {
-    const sockets = [...(this.io?.of('/').sockets.values() ?? [])];
     const closing: ClosingFrame = { reason: 'draining', message: 'this node is stopping: resume on another' };
-    for (let i = 0; i < sockets.length; i += batch) {
-      for (const socket of sockets.slice(i, i + batch)) {
-        if (!socket.connected) continue;
+    const asked = new Set<Socket>();
+    // Until none is left: a handshake under way when the drain began connects after the first look.
+    for (;;) {
+      const next = [...(this.io?.of('/').sockets.values() ?? [])].filter((socket) => socket.connected && !asked.has(socket)).slice(0, batch);
+      if (next.length === 0) return;
+      for (const socket of next) {
+        asked.add(socket);
         socket.emit(EVENTS.closing, closing);
         socket.conn.close(); // the transport, not the Socket.IO session: the client reconnects by itself
       }
-      if (i + batch < sockets.length) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
 
