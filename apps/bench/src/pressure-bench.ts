@@ -17,7 +17,7 @@ const env: BenchEnv = {
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   prefix: `pressure-${Date.now().toString(36)}`,
 };
-const SLOW: SlowConsumerOptions = { healthy: 20, stalled: 10, rate: 500, payloadBytes: 2_048, durationMs: 15_000 };
+const SLOW: SlowConsumerOptions = { healthy: 10, stalled: 10, rate: 1_000, payloadBytes: 2_048, durationMs: 25_000 };
 const FLOOD_CALLS = 100_000;
 
 async function main(): Promise<void> {
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
       { figure: `slow consumers: server memory gained at peak, MiB (${SLOW.stalled} stalled)`, duplex: round(slow.duplex.peakMiB - slow.duplex.baseMiB), socketio: round(slow.socketio.peakMiB - slow.socketio.baseMiB), better: 'lower' },
       { figure: 'slow consumers: per stalled client, MiB', duplex: slow.duplex.perStalledMiB, socketio: slow.socketio.perStalledMiB, better: 'lower' },
       { figure: 'slow consumers: reading clients, delivery p99, ms', duplex: slow.duplex.healthy.p99, socketio: slow.socketio.healthy.p99, better: 'lower' },
+      { figure: 'slow consumers: stalled clients cut by the server', duplex: slow.duplex.cut, socketio: slow.socketio.cut, better: 'higher' },
       { figure: 'flood: another client, round trip p99 before, ms', duplex: floods.duplex.quiet.p99, socketio: floods.socketio.quiet.p99, better: 'lower' },
       { figure: 'flood: another client, round trip p99 during, ms', duplex: floods.duplex.probe.p99, socketio: floods.socketio.probe.p99, better: 'lower' },
       { figure: 'flood: another client, round trip max during, ms', duplex: floods.duplex.probe.max, socketio: floods.socketio.probe.max, better: 'lower' },

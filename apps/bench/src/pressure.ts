@@ -31,6 +31,8 @@ export interface SlowConsumerResult {
   /** Deliveries the healthy clients got of those published to them. */
   healthyDelivered: number;
   healthyExpected: number;
+  /** Stalled clients the server cut (this project's metric; Socket.IO has no such limit, so 0 unless its ping timeout fired). */
+  cut: number;
 }
 
 /**
@@ -58,6 +60,8 @@ export async function slowConsumers(kind: SystemKind, env: BenchEnv, options: Sl
     const endMiB = rssKiB(server.pid) / 1024;
     const report = await healthy.report(true);
     publisher.close();
+    const metrics = kind === 'duplex' ? await (await fetch(`${server.url}/metrics`)).text() : '';
+    const cut = Number(/duplex_connections_closed_total\{cause="slow-consumer"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
     return {
       baseMiB: round(baseMiB),
       peakMiB: round(peakMiB),
@@ -66,6 +70,7 @@ export async function slowConsumers(kind: SystemKind, env: BenchEnv, options: Sl
       healthy: summarize(report.samples),
       healthyDelivered: report.delivered,
       healthyExpected: sent * options.healthy,
+      cut,
     };
   } finally {
     await Promise.all(groups.map((group) => group.stop()));

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthController } from '../../../demo/src/health.controller';
+import { MetricsController } from '../../../demo/src/metrics.controller';
 import { DuplexModule } from '@nest-duplex/server/internal';
 import { GcController } from './gc.controller';
 import { RelayService } from './relay.service';
@@ -11,7 +12,7 @@ import { RelayService } from './relay.service';
   // The bench publishes from one session at thousands of calls a second: no per-session rate limit,
   // unless DUPLEX_CALLS_PER_SECOND asks for one (the pressure bench measures the limit as shipped).
   imports: [DuplexModule.forRoot(process.env.DUPLEX_CALLS_PER_SECOND ? {} : { callsPerSecond: 0 })],
-  controllers: [HealthController, GcController],
+  controllers: [HealthController, MetricsController, GcController],
   providers: [RelayService],
 })
 class RelayModule {}

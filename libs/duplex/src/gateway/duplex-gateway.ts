@@ -12,7 +12,8 @@ import { OperationDispatcher } from '../runtime/operation-dispatcher';
 import type { Session } from '../runtime/session';
 import { SessionAdmission } from '../runtime/session-admission';
 import { SessionRegistry } from '../runtime/session-registry';
-import type { Backlog, OutboundLimits } from './outbound-limits';
+import { CallRateLimit } from './call-rate-limit';
+import type { Backlog, EngineSocket, OutboundLimits } from './outbound-limits';
 import { clientAddress } from './client-address';
 import { RateLimitedLog } from './rate-limited-log';
 import { SessionQuotas } from './session-quotas';
@@ -46,6 +47,7 @@ interface SocketData {
 export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(DuplexGateway.name);
   private readonly tokens: SessionToken;
+  private readonly callRate: CallRateLimit;
   private io: Server | null = null;
   /** Bad input is logged, but a flood of it costs the log at most one line per window and kind. */
   private readonly closedLog = new RateLimitedLog((line) => this.logger.warn(line));
@@ -66,6 +68,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(DUPLEX_OPTIONS) private readonly options: ResolvedDuplexOptions,
   ) {
     this.tokens = new SessionToken(options.secret);
+    this.callRate = new CallRateLimit(options.callsPerSecond, options.callBurst);
   }
 
   get server(): Server | null {
@@ -217,6 +220,8 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     });
     socket.on(EVENTS.call, (...args: unknown[]) => {
       const ack = typeof args.at(-1) === 'function' ? (args.pop() as (a: unknown) => void) : undefined;
+      // First, as the cheapest: a flood is refused before any of it is read.
+      if (!this.callRate.admit(session, socket.conn as unknown as EngineSocket)) return this.exhausted(ack);
       if (!ack) return this.refuse(socket, undefined, 'a call needs an acknowledgement callback');
       if (args.length !== 1) return this.refuse(socket, ack, 'a call carries exactly one frame');
       void this.dispatcher.dispatch(session, args[0]).then(ack);
@@ -241,6 +246,12 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       // lost transport gets the grace period to come back.
       this.sessions.detach(session, connection, reason === 'client namespace disconnect');
     });
+  }
+
+  /** A call past the session's rate: refused, and counted, but not logged (a flood would flood the log). */
+  private exhausted(ack: ((a: unknown) => void) | undefined): void {
+    this.events.call('(unknown)', '(unknown)', 'RESOURCE_EXHAUSTED');
+    ack?.({ ok: false, error: { code: 'RESOURCE_EXHAUSTED', message: this.callRate.message } satisfies WireError });
   }
 
   private refuse(socket: Socket, ack: ((a: unknown) => void) | undefined, message: string): void {

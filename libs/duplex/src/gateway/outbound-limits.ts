@@ -15,7 +15,8 @@ export interface Backlog {
 /** The parts of an Engine.IO socket the bound reads: public in engine.io's API, untyped in socket.io's. */
 export interface EngineSocket {
   writeBuffer: unknown[];
-  transport?: { name?: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
+  /** On a WebSocket, `socket` is the `ws` WebSocket. */
+  transport?: { name?: string; socket?: { bufferedAmount?: number; terminate?: () => void; pause?: () => void; resume?: () => void; isPaused?: boolean } };
   on(event: 'drain', listener: () => void): unknown;
   close(discard?: boolean): void;
 }

@@ -10,7 +10,6 @@ import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import { DuplexHealth, type NodeReadiness } from './duplex-health';
 import { NodeEvents, type NodeObserver } from './node-events';
 import { ServiceRegistry } from './service-registry';
-import { TokenBucket } from './token-bucket';
 import type { Session } from './session';
 
 const callFrame = z.object({
@@ -37,12 +36,10 @@ export class OperationDispatcher {
   private runs = 0;
 
   private readonly maxCallBytes: number;
-  /** Each session's call rate, while it lives here. */
-  private readonly rates = new WeakMap<Session, TokenBucket>();
 
   constructor(
     private readonly services: ServiceRegistry,
-    @Inject(DUPLEX_OPTIONS) private readonly options: Pick<ResolvedDuplexOptions, 'maxCallBytes' | 'callsPerSecond' | 'callBurst'>,
+    @Inject(DUPLEX_OPTIONS) options: Pick<ResolvedDuplexOptions, 'maxCallBytes'>,
     /** Not ready while the cluster bus is down or the shared state catches up. */
     @Inject(DuplexHealth) private readonly node: NodeReadiness,
     @Inject(NodeEvents) private readonly events: NodeObserver,
@@ -97,10 +94,6 @@ export class OperationDispatcher {
   }
 
   private run(session: Session, frame: unknown): Promise<Ack> {
-    // First, as the cheapest: a flood is refused before any of it is parsed.
-    if (!this.withinRate(session)) {
-      throw new DuplexError('RESOURCE_EXHAUSTED', `more than ${this.options.callsPerSecond} calls a second (bursts of ${this.options.callBurst}); slow down`);
-    }
     const parsed = callFrame.safeParse(frame);
     if (!parsed.success) {
       throw new DuplexError('BAD_REQUEST', 'a call is { service: string, op: string, args: unknown[], id?: string }');
@@ -144,13 +137,6 @@ export class OperationDispatcher {
     const outcome = this.outcome(name, op, definition, running);
     if (id !== undefined) session.outcomes.record(id, outcome);
     return outcome;
-  }
-
-  private withinRate(session: Session): boolean {
-    if (this.options.callsPerSecond === 0) return true;
-    let rate = this.rates.get(session);
-    if (!rate) this.rates.set(session, (rate = new TokenBucket(this.options.callsPerSecond, this.options.callBurst)));
-    return rate.take();
   }
 
   /** One-way means no result, not no error: its ack waits for the handler, so `ok` means it happened. */

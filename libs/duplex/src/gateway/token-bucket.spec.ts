@@ -9,5 +9,7 @@ describe('TokenBucket', () => {
     await new Promise((resolve) => setTimeout(resolve, 30)); // 3 tokens at 100/s
     const after = Array.from({ length: 5 }, () => bucket.take()).filter(Boolean).length;
     expect(after).toBeGreaterThanOrEqual(2);
+    expect(bucket.msUntilNext()).toBeGreaterThan(0);
+    expect(bucket.msUntilNext()).toBeLessThanOrEqual(10); // one token at 100/s
   });
 });
