@@ -25,13 +25,18 @@ async function main(): Promise<void> {
   try {
     console.log(`· slow consumers: ${SLOW.stalled} stalled and ${SLOW.healthy} reading, ${SLOW.rate} callbacks/s of ${SLOW.payloadBytes} bytes for ${SLOW.durationMs / 1000} s`);
     const slow = { duplex: await slowConsumers('duplex', env, SLOW), socketio: await slowConsumers('socketio', env, SLOW) };
+    // The same load with nobody stalled: what the stalled clients cost is the difference.
+    const calm = { stalled: 0, healthy: SLOW.healthy + SLOW.stalled };
+    const reading = { duplex: await slowConsumers('duplex', env, { ...SLOW, ...calm }), socketio: await slowConsumers('socketio', env, { ...SLOW, ...calm }) };
+    const stalledCost = (kind: 'duplex' | 'socketio') => round((slow[kind].peakMiB - reading[kind].peakMiB) / SLOW.stalled);
     console.log(`· flood: one client fires ${FLOOD_CALLS} calls at once; another calls every 10 ms`);
     // The limits as a node ships them: the relay lifts the call rate limit unless told.
     process.env.DUPLEX_CALLS_PER_SECOND = '500';
     const floods = { duplex: await flood('duplex', env, FLOOD_CALLS), socketio: await flood('socketio', env, FLOOD_CALLS) };
     const summary: Row[] = [
       { figure: `slow consumers: server memory gained at peak, MiB (${SLOW.stalled} stalled)`, duplex: round(slow.duplex.peakMiB - slow.duplex.baseMiB), socketio: round(slow.socketio.peakMiB - slow.socketio.baseMiB), better: 'lower' },
-      { figure: 'slow consumers: per stalled client, MiB', duplex: slow.duplex.perStalledMiB, socketio: slow.socketio.perStalledMiB, better: 'lower' },
+      { figure: `the same load, all ${calm.healthy} reading: server memory gained at peak, MiB`, duplex: round(reading.duplex.peakMiB - reading.duplex.baseMiB), socketio: round(reading.socketio.peakMiB - reading.socketio.baseMiB), better: 'lower' },
+      { figure: 'slow consumers: peak memory per stalled client, beyond the same load all reading, MiB', duplex: stalledCost('duplex'), socketio: stalledCost('socketio'), better: 'lower' },
       { figure: 'slow consumers: reading clients, delivery p99, ms', duplex: slow.duplex.healthy.p99, socketio: slow.socketio.healthy.p99, better: 'lower' },
       { figure: 'slow consumers: stalled clients cut by the server', duplex: slow.duplex.cut, socketio: slow.socketio.cut, better: 'higher' },
       { figure: 'flood: another client, round trip p99 before, ms', duplex: floods.duplex.quiet.p99, socketio: floods.socketio.quiet.p99, better: 'lower' },
@@ -49,7 +54,7 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, node: process.version },
       settings: { slow: SLOW, floodCalls: FLOOD_CALLS },
       summary,
-      results: { slow, flood: floods },
+      results: { slow, reading, flood: floods },
     };
     writeFileSync('.bench/pressure.json', JSON.stringify(report, null, 2));
     console.log(`written: .bench/pressure.json (${report.seconds} s)`);

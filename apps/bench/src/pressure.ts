@@ -47,7 +47,8 @@ export async function slowConsumers(kind: SystemKind, env: BenchEnv, options: Sl
   try {
     const topic = 'pressure';
     const healthy = await SubscriberGroup.start({ type: 'connect', kind, urls: [server.url], count: options.healthy, topic });
-    groups.push(healthy, await SubscriberGroup.start({ type: 'connect', kind, urls: [server.url], count: options.stalled, topic, stall: true }));
+    groups.push(healthy);
+    if (options.stalled > 0) groups.push(await SubscriberGroup.start({ type: 'connect', kind, urls: [server.url], count: options.stalled, topic, stall: true }));
     const publisher = await connectPublisher(kind, server.url);
     await settle(1_000);
     const baseMiB = rssKiB(server.pid) / 1024;
@@ -66,7 +67,7 @@ export async function slowConsumers(kind: SystemKind, env: BenchEnv, options: Sl
       baseMiB: round(baseMiB),
       peakMiB: round(peakMiB),
       endMiB: round(endMiB),
-      perStalledMiB: round((peakMiB - baseMiB) / options.stalled),
+      perStalledMiB: options.stalled > 0 ? round((peakMiB - baseMiB) / options.stalled) : 0,
       healthy: summarize(report.samples),
       healthyDelivered: report.delivered,
       healthyExpected: sent * options.healthy,
