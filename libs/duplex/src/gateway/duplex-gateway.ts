@@ -213,15 +213,12 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     this.sessions.attach(session, connection, lastSeq);
     connection.replayed();
 
+    // Every event the client sends, calls and others alike, counts against its session's rate.
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === EVENTS.call) return;
-      const ack = typeof args.at(-1) === 'function' ? (args.at(-1) as (a: unknown) => void) : undefined;
-      this.refuse(socket, ack, `unknown event "${String(event).slice(0, 64)}"; send "call"`);
-    });
-    socket.on(EVENTS.call, (...args: unknown[]) => {
       const ack = typeof args.at(-1) === 'function' ? (args.pop() as (a: unknown) => void) : undefined;
       // First, as the cheapest: a flood is refused before any of it is read.
-      if (!this.callRate.admit(session, socket.conn as unknown as EngineSocket)) return this.exhausted(ack);
+      if (!this.callRate.admit(session, socket.conn as unknown as EngineSocket)) return this.exhausted(socket, ack);
+      if (event !== EVENTS.call) return this.refuse(socket, ack, `unknown event "${String(event).slice(0, 64)}"; send "call"`);
       if (!ack) return this.refuse(socket, undefined, 'a call needs an acknowledgement callback');
       if (args.length !== 1) return this.refuse(socket, ack, 'a call carries exactly one frame');
       void this.dispatcher.dispatch(session, args[0]).then(ack);
@@ -248,15 +245,19 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
-  /** A call past the session's rate: refused, and counted, but not logged (a flood would flood the log). */
-  private exhausted(ack: ((a: unknown) => void) | undefined): void {
+  /** An event past the session's rate: refused, and counted, but not logged (a flood would flood the log). */
+  private exhausted(socket: Socket, ack: ((a: unknown) => void) | undefined): void {
     this.events.call('(unknown)', '(unknown)', 'RESOURCE_EXHAUSTED');
-    ack?.({ ok: false, error: { code: 'RESOURCE_EXHAUSTED', message: this.callRate.message } satisfies WireError });
+    this.answer(socket, ack, { code: 'RESOURCE_EXHAUSTED', message: this.callRate.message });
   }
 
   private refuse(socket: Socket, ack: ((a: unknown) => void) | undefined, message: string): void {
     this.refusedLog.note(`session ${(socket.data as SocketData).session.id}: ${message}`);
-    const error = { code: 'BAD_REQUEST' as const, message };
+    this.answer(socket, ack, { code: 'BAD_REQUEST', message });
+  }
+
+  /** Through the frame's ack if it has one, else as a protocol_error. */
+  private answer(socket: Socket, ack: ((a: unknown) => void) | undefined, error: WireError): void {
     if (ack) ack({ ok: false, error });
     else socket.emit(EVENTS.protocolError, error);
   }
