@@ -16,6 +16,7 @@ import { fanoutRamp, FanoutResult, RampOptions } from './fanout';
 import { crossNodeLatency, LatencyRates, LatencyResult, rawLatency } from './latency';
 import { memoryPerConnection, MemoryResult } from './memory';
 import { stopAll } from './processes';
+import { runBench } from './run-bench';
 import { PAYLOAD_BYTES } from './publisher';
 import { round } from './stats';
 import type { BenchEnv } from './systems';
@@ -226,18 +227,4 @@ async function main(): Promise<void> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    stopAll();
-    process.exit(130);
-  });
-}
-
-main().then(
-  () => process.exit(0),
-  (error) => {
-    stopAll();
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { REAPER_QUEUE, removeTopology } from '@nest-duplex/server/internal';
 import { flood, slowConsumers, type SlowConsumerOptions } from './pressure';
 import { stopAll } from './processes';
+import { runBench } from './run-bench';
 import type { BenchEnv } from './systems';
 import { type Row, table } from './table';
 
@@ -66,11 +67,4 @@ async function main(): Promise<void> {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    stopAll();
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runBench(main);
