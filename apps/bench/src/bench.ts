@@ -11,6 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { REAPER_QUEUE, removeTopology } from '@nest-duplex/server/internal';
 import { renderChart } from './chart';
+import { connectionRate, type ConnectionOptions } from './connections';
+import type { ConnectorReport } from './connector';
 import { cpuPerDelivery, CpuOptions, CpuResult } from './cpu';
 import { fanoutRamp, FanoutResult, RampOptions } from './fanout';
 import { crossNodeLatency, LatencyRates, LatencyResult, rawLatency } from './latency';
@@ -31,6 +33,7 @@ const RATES: LatencyRates = { light: 50, heavy: 1_000, durationMs: 3_000, warmup
 const RAMP: RampOptions = { subscribers: 1_000, groups: 2, startRate: 5, factor: 1.5, stepMs: 2_000, maxSteps: 12, tailMs: 500 };
 const IDLE_CONNECTIONS = 2_000;
 const CPU: CpuOptions = { subscribers: [60, 600], rate: 100, durationMs: 4_000, rounds: 3 };
+const CONNECTIONS: ConnectionOptions = { clients: 2_000, concurrency: 50, topics: 20 };
 
 interface Results {
   latency: { duplex: LatencyResult; amqp: LatencyResult; socketio: LatencyResult; redis: LatencyResult };
@@ -38,6 +41,7 @@ interface Results {
   cpu: { duplex: CpuResult; socketio: CpuResult };
   memory: { duplex: MemoryResult; socketio: MemoryResult };
   scaling: FanoutResult[];
+  connections: { duplex: ConnectorReport; socketio: ConnectorReport };
 }
 
 async function reachable(): Promise<void> {
@@ -78,11 +82,16 @@ async function run(): Promise<Results> {
   };
   step('scaling: the fan-out ramp on 1 and 2 nodes (3 from above)');
   const scaling = [await fanoutRamp('duplex', env, 1, RAMP), await fanoutRamp('duplex', env, 2, RAMP), fanout.duplex];
-  return { latency, fanout, cpu, memory, scaling };
+  step(`connections: ${CONNECTIONS.clients} clients, ${CONNECTIONS.concurrency} at a time, each joining one of ${CONNECTIONS.topics} topics on one node, then resuming on another`);
+  const connections = {
+    duplex: await connectionRate('duplex', env, CONNECTIONS),
+    socketio: await connectionRate('socketio', env, CONNECTIONS),
+  };
+  return { latency, fanout, cpu, memory, scaling, connections };
 }
 
 function rows(results: Results): Row[] {
-  const { latency, fanout, cpu, memory, scaling } = results;
+  const { latency, fanout, cpu, memory, scaling, connections } = results;
   const latencyRows = (['light', 'heavy'] as const).flatMap((load) =>
     (['p50', 'p99', 'max'] as const).map(
       (q): Row => ({
@@ -125,6 +134,8 @@ function rows(results: Results): Row[] {
     { figure: 'memory per idle connection, resident, KiB', duplex: memory.duplex.perConnectionKiB, socketio: memory.socketio.perConnectionKiB, better: 'lower' },
     { figure: 'memory per idle connection, live after a full GC, KiB', duplex: memory.duplex.livePerConnectionKiB, socketio: memory.socketio.livePerConnectionKiB, better: 'lower' },
     ...scaling.map((result): Row => ({ figure: `scaling: ${result.nodes} node${result.nodes > 1 ? 's' : ''}, deliveries/s`, duplex: result.sustainedPerSecond, better: 'higher' })),
+    { figure: `connections/s, ${CONNECTIONS.clients} clients, connect + join`, duplex: connections.duplex.connectPerSecond, socketio: connections.socketio.connectPerSecond, better: 'higher' },
+    { figure: 'resume storm on another node, clients/s (Socket.IO: reconnect + join)', duplex: connections.duplex.resumePerSecond, socketio: connections.socketio.resumePerSecond, better: 'higher' },
   ];
 }
 
@@ -214,7 +225,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       seconds: round((Date.now() - started) / 1000),
       machine: { cpus: cpus().length, node: process.version },
-      settings: { payloadBytes: PAYLOAD_BYTES, latency: RATES, ramp: RAMP, cpu: CPU, idleConnections: IDLE_CONNECTIONS },
+      settings: { payloadBytes: PAYLOAD_BYTES, latency: RATES, ramp: RAMP, cpu: CPU, idleConnections: IDLE_CONNECTIONS, connections: CONNECTIONS },
       summary,
       results,
     };
