@@ -69,7 +69,7 @@ export interface DuplexOptions {
    * `DUPLEX_MAX_SESSIONS_PER_ADDRESS`, else 0.
    */
   maxSessionsPerAddress?: number;
-  /** How long a drain (SIGTERM, or NodeDrain.drain) waits for the node's sessions to move before it stops anyway (ms). Default `DUPLEX_DRAIN_TIMEOUT_MS`, else 10000. */
+  /** How long a drain (SIGTERM, or NodeDrain.drain) waits for the node's clients to move, from when it asks them (after `drainDelayMs`), before it stops anyway (ms). Default `DUPLEX_DRAIN_TIMEOUT_MS`, else 10000. */
   drainTimeoutMs?: number;
   /**
    * How long a drain says `draining` on /health before it asks clients to move (ms): time for a load

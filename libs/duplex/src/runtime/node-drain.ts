@@ -43,10 +43,10 @@ export class NodeDrain extends EventEmitter<DrainEvents> {
   }
 
   private async run(): Promise<void> {
-    const started = performance.now();
     const { drainTimeoutMs, drainDelayMs, drainBatch, drainIntervalMs } = this.options;
     // Draining from here (/health, new connections refused); the balancer may need a moment to notice.
     if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+    const started = performance.now();
     // The sessions with a client now are asked to move; those without one have nobody to move them.
     const moving = [...this.sessions.all()].filter((s) => s.connected).map((s) => s.id);
     // None ends here for want of its client from now on: one slow to come back gets its grace period elsewhere.
