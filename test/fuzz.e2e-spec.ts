@@ -17,7 +17,7 @@ const LOG_WINDOW_MS = 10_000;
 /** `told-closed`: a protocol_error saying why, then the close. */
 type Outcome = 'answered' | 'told-closed' | 'closed' | 'nothing';
 /** What docs/protocol.md says each kind of frame gets. */
-type Kind = 'garbage' | 'undecodable' | 'event' | 'call' | 'ignored' | 'oversized';
+type Kind = 'garbage' | 'undecodable' | 'misplaced' | 'event' | 'call' | 'ignored' | 'oversized';
 
 /** A small seeded generator, so a failure can be replayed with FUZZ_SEED. */
 function generator(seed: number) {
@@ -66,10 +66,14 @@ function generator(seed: number) {
         `2["disconnect",1]`,
         `2[]`,
         `2${ackId}[`,
-        `0{${text(5)}`,
+        `0{"${text(5)}`,
         `3${ackId}{"ack":"not an array"}`,
       ]);
       return { kind: 'undecodable', data: `4${body}` };
+    }
+    if (roll < 0.33) {
+      // A valid Socket.IO packet out of place: a second CONNECT, a CONNECT_ERROR, one for a namespace not joined.
+      return { kind: 'misplaced', data: `4${pick(['0', '0{}', '4{"message":"x"}', '2/other,["x"]', '1/other,'])}` };
     }
     if (roll < 0.45) {
       // A Socket.IO event that is not a call: answered through its ack, or with protocol_error.
@@ -211,6 +215,7 @@ describe('fuzzed frames against one node', () => {
       call: ['answered'],
       event: ['answered'],
       undecodable: ['told-closed'],
+      misplaced: ['closed'],
       garbage: ['told-closed', 'closed'],
       oversized: ['closed'],
       ignored: ['nothing'],

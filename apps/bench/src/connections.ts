@@ -1,7 +1,8 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { ConnectorReport, ConnectorRequest } from './connector';
-import { type BenchEnv, startCluster, stopCluster } from './systems';
+import { scenario } from './scenario';
+import type { BenchEnv } from './systems';
 import type { SystemKind } from './subscribers';
 
 export interface ConnectionOptions {
@@ -15,22 +16,22 @@ export interface ConnectionOptions {
  * joining one of `topics` topics; then each drops its transport and resumes
  * on the second node (Socket.IO: reconnects and joins again).
  */
-export async function connectionRate(kind: SystemKind, env: BenchEnv, options: ConnectionOptions): Promise<ConnectorReport> {
-  const servers = await startCluster(kind, 2, env);
-  const child = fork(join(__dirname, 'connector.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  try {
-    // Both nodes see each other before the first client comes.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const report = new Promise<ConnectorReport>((resolve, reject) => {
-      child.once('message', (message: { report?: ConnectorReport; message?: string }) =>
-        message.report ? resolve(message.report) : reject(new Error(`connector: ${message.message}`)),
-      );
-      child.once('exit', (code) => reject(new Error(`connector exited (${code})`)));
-    });
-    child.send({ kind, urls: [servers[0].url, servers[1].url], count: options.clients, concurrency: options.concurrency, topics: options.topics } satisfies ConnectorRequest);
-    return await report;
-  } finally {
-    child.kill('SIGKILL');
-    await stopCluster(servers);
-  }
+export function connectionRate(kind: SystemKind, env: BenchEnv, options: ConnectionOptions): Promise<ConnectorReport> {
+  return scenario({ kind, nodes: 2, env }, async ({ servers }) => {
+    const child = fork(join(__dirname, 'connector.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    try {
+      // Both nodes see each other before the first client comes.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const report = new Promise<ConnectorReport>((resolve, reject) => {
+        child.once('message', (message: { report?: ConnectorReport; message?: string }) =>
+          message.report ? resolve(message.report) : reject(new Error(`connector: ${message.message}`)),
+        );
+        child.once('exit', (code) => reject(new Error(`connector exited (${code})`)));
+      });
+      child.send({ kind, urls: [servers[0].url, servers[1].url], count: options.clients, concurrency: options.concurrency, topics: options.topics } satisfies ConnectorRequest);
+      return await report;
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 }

@@ -1,7 +1,8 @@
-import { cpuMs, drained, ServerProcess, SubscriberGroup } from './processes';
-import { connectPublisher, pace, Publisher } from './publisher';
+import { cpuMs, drained, type ServerProcess, type SubscriberGroup } from './processes';
+import { pace, type Publisher } from './publisher';
+import { scenario } from './scenario';
 import { round } from './stats';
-import { BenchEnv, startCluster, stopCluster } from './systems';
+import type { BenchEnv } from './systems';
 import type { SystemKind } from './subscribers';
 
 export interface CpuOptions {
@@ -58,34 +59,26 @@ export async function cpuPerDelivery(env: BenchEnv, options: CpuOptions): Promis
   return { duplex: result('duplex'), socketio: result('socketio') };
 }
 
-async function oneRound(kind: SystemKind, env: BenchEnv, options: CpuOptions) {
+function oneRound(kind: SystemKind, env: BenchEnv, options: CpuOptions) {
   const [few, many] = options.subscribers;
-  const [server] = await startCluster(kind, 1, env);
-  const groups: SubscriberGroup[] = [];
-  try {
-    const join = async (count: number) =>
-      groups.push(await SubscriberGroup.start({ type: 'connect', kind, urls: [server.url], count, topic: 'cpu' }));
+  return scenario({ kind, nodes: 1, env }, async (cluster) => {
+    const [server] = cluster.servers;
+    const groups: SubscriberGroup[] = [];
+    const join = async (count: number) => groups.push(await cluster.subscribers({ urls: [server.url], count, topic: 'cpu' }));
     await join(few);
-    const publisher = await connectPublisher(kind, server.url);
-    try {
-      const small = await measure(server, groups, publisher, few, options);
-      await join(many - few);
-      const large = await measure(server, groups, publisher, many, options);
-      const marginal = (large.serverMicrosPerPublish - small.serverMicrosPerPublish) / (many - few);
-      const measured: CpuRound = {
-        serverMicros: round(large.serverMicrosPerPublish / many),
-        marginalMicros: round(marginal),
-        perPublishMicros: round(large.serverMicrosPerPublish - marginal * many),
-        clientMicros: round(large.clientMicrosPerPublish / many),
-      };
-      return { round: measured, deliveries: large.delivered };
-    } finally {
-      publisher.close();
-    }
-  } finally {
-    await Promise.all(groups.map((group) => group.stop()));
-    await stopCluster([server]);
-  }
+    const publisher = await cluster.publisher();
+    const small = await measure(server, groups, publisher, few, options);
+    await join(many - few);
+    const large = await measure(server, groups, publisher, many, options);
+    const marginal = (large.serverMicrosPerPublish - small.serverMicrosPerPublish) / (many - few);
+    const measured: CpuRound = {
+      serverMicros: round(large.serverMicrosPerPublish / many),
+      marginalMicros: round(marginal),
+      perPublishMicros: round(large.serverMicrosPerPublish - marginal * many),
+      clientMicros: round(large.clientMicrosPerPublish / many),
+    };
+    return { round: measured, deliveries: large.delivered };
+  });
 }
 
 /** CPU per publish of the server and of all client groups, with `subscribers` clients on the topic. */

@@ -1,8 +1,9 @@
-import { collect, drained, SubscriberGroup } from './processes';
-import { connectPublisher, pace } from './publisher';
+import { collect, drained } from './processes';
+import { pace } from './publisher';
 import { openRawHop, type RawTransport } from './raw-hop';
 import { Latency, summarize } from './stats';
-import { BenchEnv, startCluster, stopCluster } from './systems';
+import { scenario } from './scenario';
+import type { BenchEnv } from './systems';
 import type { SystemKind } from './subscribers';
 
 export interface LatencyRates {
@@ -39,11 +40,11 @@ export interface HopBesideRaw {
 export type LatencyResult = Record<'light' | 'heavy', LoadLatency> & { besideRaw?: HopBesideRaw };
 
 /** A client on node A publishes to a topic; subscribers on node B are called back. */
-export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
-  const [a, b] = await startCluster(kind, 2, env);
-  const group = await SubscriberGroup.start({ type: 'connect', kind, urls: [b.url], count: rates.subscribers, topic: 'bench' });
-  const publisher = await connectPublisher(kind, a.url);
-  try {
+export function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
+  return scenario({ kind, nodes: 2, env }, async (cluster) => {
+    const [a, b] = cluster.servers;
+    const group = await cluster.subscribers({ urls: [b.url], count: rates.subscribers, topic: 'bench' });
+    const publisher = await cluster.publisher(a.url);
     await group.reset(false);
     const warmup = await pace(rates.heavy, rates.warmupMs, () => publisher.publish('bench'));
     await drained([group], warmup.sent * rates.subscribers);
@@ -73,11 +74,7 @@ export async function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: L
       }
     }
     return result;
-  } finally {
-    publisher.close();
-    await group.stop();
-    await stopCluster([a, b]);
-  }
+  });
 }
 
 /** A raw hop of one transport (see raw-hop.ts), after the same warm-up as the systems get. */

@@ -1,6 +1,7 @@
-import { rssKiB, ServerProcess, SubscriberGroup } from './processes';
+import { rssKiB, type ServerProcess } from './processes';
+import { scenario } from './scenario';
 import { round } from './stats';
-import { BenchEnv, startCluster, stopCluster } from './systems';
+import type { BenchEnv } from './systems';
 import type { SystemKind } from './subscribers';
 
 export interface MemoryResult {
@@ -28,14 +29,13 @@ async function liveKiB(server: ServerProcess): Promise<number> {
 }
 
 /** Memory a server gains per idle connected client (this project: one session each). */
-export async function memoryPerConnection(kind: SystemKind, env: BenchEnv, connections: number): Promise<MemoryResult> {
-  const [server] = await startCluster(kind, 1, env, true);
-  const groups: SubscriberGroup[] = [];
-  try {
+export function memoryPerConnection(kind: SystemKind, env: BenchEnv, connections: number): Promise<MemoryResult> {
+  return scenario({ kind, nodes: 1, env, bare: true }, async (cluster) => {
+    const [server] = cluster.servers;
     await settle(1_500);
     const idleKiB = rssKiB(server.pid);
     const idleLiveKiB = await liveKiB(server);
-    for (let g = 0; g < 2; g++) groups.push(await SubscriberGroup.start({ type: 'connect', kind, urls: [server.url], count: connections / 2 }));
+    for (let g = 0; g < 2; g++) await cluster.subscribers({ urls: [server.url], count: connections / 2 });
     await settle(3_000);
     // Resident first: the collection that weighs live memory changes it.
     const loadedKiB = rssKiB(server.pid);
@@ -49,8 +49,5 @@ export async function memoryPerConnection(kind: SystemKind, env: BenchEnv, conne
       loadedLiveKiB: round(loadedLiveKiB),
       livePerConnectionKiB: round((loadedLiveKiB - idleLiveKiB) / connections),
     };
-  } finally {
-    await Promise.all(groups.map((group) => group.stop()));
-    await stopCluster([server]);
-  }
+  });
 }

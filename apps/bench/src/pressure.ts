@@ -2,11 +2,12 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { connectDuplex, connectSocketIo } from './clients';
 import type { FloodReport, FloodRequest } from './flooder';
-import { rssKiB, SubscriberGroup } from './processes';
-import { connectPublisher, pace } from './publisher';
+import { rssKiB } from './processes';
+import { pace } from './publisher';
 import { relayContract } from './relay/relay.contract';
 import { type Latency, now, round, summarize } from './stats';
-import { type BenchEnv, startCluster, stopCluster } from './systems';
+import { scenario } from './scenario';
+import type { BenchEnv } from './systems';
 import type { SystemKind } from './subscribers';
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,15 +42,13 @@ export interface SlowConsumerResult {
  * `healthy` subscribers who keep reading. One server, so what it holds for
  * the stalled ones shows in its resident memory.
  */
-export async function slowConsumers(kind: SystemKind, env: BenchEnv, options: SlowConsumerOptions): Promise<SlowConsumerResult> {
-  const [server] = await startCluster(kind, 1, env, true);
-  const groups: SubscriberGroup[] = [];
-  try {
+export function slowConsumers(kind: SystemKind, env: BenchEnv, options: SlowConsumerOptions): Promise<SlowConsumerResult> {
+  return scenario({ kind, nodes: 1, env, bare: true }, async (cluster) => {
+    const [server] = cluster.servers;
     const topic = 'pressure';
-    const healthy = await SubscriberGroup.start({ type: 'connect', kind, urls: [server.url], count: options.healthy, topic });
-    groups.push(healthy);
-    if (options.stalled > 0) groups.push(await SubscriberGroup.start({ type: 'connect', kind, urls: [server.url], count: options.stalled, topic, stall: true }));
-    const publisher = await connectPublisher(kind, server.url);
+    const healthy = await cluster.subscribers({ urls: [server.url], count: options.healthy, topic });
+    if (options.stalled > 0) await cluster.subscribers({ urls: [server.url], count: options.stalled, topic, stall: true });
+    const publisher = await cluster.publisher();
     await settle(1_000);
     const baseMiB = rssKiB(server.pid) / 1024;
     let peakMiB = baseMiB;
@@ -60,7 +59,6 @@ export async function slowConsumers(kind: SystemKind, env: BenchEnv, options: Sl
     clearInterval(sampler);
     const endMiB = rssKiB(server.pid) / 1024;
     const report = await healthy.report(true);
-    publisher.close();
     const metrics = kind === 'duplex' ? await (await fetch(`${server.url}/metrics`)).text() : '';
     const cut = Number(/duplex_connections_closed_total\{cause="slow-consumer"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
     return {
@@ -73,10 +71,7 @@ export async function slowConsumers(kind: SystemKind, env: BenchEnv, options: Sl
       healthyExpected: sent * options.healthy,
       cut,
     };
-  } finally {
-    await Promise.all(groups.map((group) => group.stop()));
-    await stopCluster([server]);
-  }
+  });
 }
 
 export interface FloodResult {
@@ -89,39 +84,40 @@ export interface FloodResult {
 }
 
 /** One client fires `count` calls at once; another keeps making one call every 10 ms. */
-export async function flood(kind: SystemKind, env: BenchEnv, count: number): Promise<FloodResult> {
-  const [server] = await startCluster(kind, 1, env, true);
-  const child = fork(join(__dirname, 'flooder.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  try {
-    const probeOnce = await prober(kind, server.url);
-    const probe = async (ms: number) => {
-      const samples: number[] = [];
-      const until = now() + ms;
-      while (now() < until) {
-        const started = now();
-        await probeOnce();
-        samples.push(now() - started);
-        await settle(10);
-      }
-      return samples;
-    };
-    const quiet = summarize(await probe(2_000));
-    const flooded = new Promise<FloodReport>((resolve, reject) => {
-      child.once('message', (message: { type: string; report?: FloodReport; message?: string }) =>
-        message.report ? resolve(message.report) : reject(new Error(message.message)),
-      );
-    });
-    child.send({ kind, url: server.url, count } satisfies FloodRequest);
-    let floodDone = false;
-    void flooded.then(() => (floodDone = true), () => (floodDone = true));
-    const during: number[] = [];
-    while (!floodDone) during.push(...(await probe(250)));
-    const report = await flooded;
-    return { probe: summarize(during), quiet, answers: report.answers, floodSeconds: report.seconds };
-  } finally {
-    child.kill('SIGKILL');
-    await stopCluster([server]);
-  }
+export function flood(kind: SystemKind, env: BenchEnv, count: number): Promise<FloodResult> {
+  return scenario({ kind, nodes: 1, env, bare: true }, async (cluster) => {
+    const [server] = cluster.servers;
+    const child = fork(join(__dirname, 'flooder.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    try {
+      const probeOnce = await prober(kind, server.url);
+      const probe = async (ms: number) => {
+        const samples: number[] = [];
+        const until = now() + ms;
+        while (now() < until) {
+          const started = now();
+          await probeOnce();
+          samples.push(now() - started);
+          await settle(10);
+        }
+        return samples;
+      };
+      const quiet = summarize(await probe(2_000));
+      const flooded = new Promise<FloodReport>((resolve, reject) => {
+        child.once('message', (message: { type: string; report?: FloodReport; message?: string }) =>
+          message.report ? resolve(message.report) : reject(new Error(message.message)),
+        );
+      });
+      child.send({ kind, url: server.url, count } satisfies FloodRequest);
+      let floodDone = false;
+      void flooded.then(() => (floodDone = true), () => (floodDone = true));
+      const during: number[] = [];
+      while (!floodDone) during.push(...(await probe(250)));
+      const report = await flooded;
+      return { probe: summarize(during), quiet, answers: report.answers, floodSeconds: report.seconds };
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 }
 
 /** One round trip of a cheap request-reply call. */

@@ -31,6 +31,8 @@ interface SocketData {
   attached?: boolean;
   resumed: boolean;
   lastSeq: number;
+  /** Asked to move by a drain: its transport's close is the drain's. */
+  moving?: boolean;
 }
 
 /**
@@ -119,6 +121,7 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
       if (next.length === 0) return;
       for (const socket of next) {
         asked.add(socket);
+        (socket.data as SocketData).moving = true;
         socket.emit(EVENTS.closing, closing);
         socket.conn.close(); // the transport, not the Socket.IO session: the client reconnects by itself
       }
@@ -234,7 +237,8 @@ export class DuplexGateway implements OnApplicationBootstrap, BeforeApplicationS
     });
     socket.on('disconnect', (reason, description) => {
       const slow = connection.slow;
-      const closed = slow ? slowConsumer(slow, this.options) : closedFor(reason, description, undecodable, this.maxFrameBytes);
+      const moved = (socket.data as SocketData).moving === true;
+      const closed = slow ? slowConsumer(slow, this.options) : closedFor(reason, description, undecodable, this.maxFrameBytes, moved);
       if (closed) {
         this.events.closed(closed.cause);
         (slow ? this.slowLog : this.closedLog).note(`session ${session.id}: connection closed: ${closed.why}`);
@@ -278,9 +282,13 @@ function slowConsumer(backlog: Backlog, limits: OutboundLimits): ClosedBy {
 }
 
 /** Why a connection was closed for what its client sent, or undefined for an ordinary close. */
-function closedFor(reason: string, description: unknown, undecodable: string | undefined, maxFrameBytes: number): ClosedBy | undefined {
+function closedFor(reason: string, description: unknown, undecodable: string | undefined, maxFrameBytes: number, moved = false): ClosedBy | undefined {
   if (undecodable !== undefined) return { cause: 'bad-frame', why: `a frame that is not a valid Socket.IO packet (${undecodable}; e.g. not JSON)` };
   if (reason === 'parse error') return { cause: 'bad-frame', why: 'a frame that is not an Engine.IO packet' };
+  // Socket.IO closes the transport, without an error, on a packet it cannot take in this state; a drain closes it too, but says so.
+  if (reason === 'forced close' && !moved) {
+    return { cause: 'bad-frame', why: 'a Socket.IO packet out of place (a second CONNECT, a CONNECT_ERROR, or a packet for a namespace not joined)' };
+  }
   if (reason !== 'transport error') return undefined;
   const detail = String((description as { message?: unknown } | undefined)?.message ?? description ?? 'no detail');
   if (/max payload/i.test(detail)) return { cause: 'frame-too-large', why: `a frame over the transport limit (maxHttpBufferSize, ${maxFrameBytes} bytes)` };
