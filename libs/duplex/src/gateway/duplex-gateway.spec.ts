@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { io, type Socket } from 'socket.io-client';
 import { z } from 'zod';
 import { callback, defineContract, EVENTS, operation, PROTOCOL_VERSION, type SessionFrame } from '@nest-duplex/protocol';
 import { DuplexService } from '../contracts/duplex-service.decorator';
+import type { DuplexOptions } from '../duplex-options';
 import { DuplexModule } from '../duplex.module';
 import { DuplexContext } from '../runtime/duplex-context';
 import { DuplexMetrics } from '../metrics/duplex-metrics';
@@ -53,6 +54,14 @@ class Flood {
 
 const GRACE_MS = 1_500;
 
+/** A Nest app built with @nestjs/testing around DuplexModule with `options`, listening on a free port of loopback. */
+async function listen(options: DuplexOptions, providers: Provider[]): Promise<{ app: INestApplication; url: string }> {
+  const module = await Test.createTestingModule({ imports: [DuplexModule.forRoot(options)], providers }).compile();
+  const app = module.createNestApplication({ logger: false });
+  await app.listen(0, '127.0.0.1');
+  return { app, url: `http://127.0.0.1:${app.getHttpServer().address().port}` };
+}
+
 /** The gateway in a Nest app built with @nestjs/testing, on the in-memory bus, spoken to with raw Socket.IO clients. */
 describe('DuplexGateway', () => {
   let app: INestApplication;
@@ -60,13 +69,7 @@ describe('DuplexGateway', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    const module = await Test.createTestingModule({
-      imports: [DuplexModule.forRoot({ amqp: false, nodeId: 'gateway-spec', sessionGraceMs: GRACE_MS, secret: 'spec-secret', replayWindow: 1_000 })],
-      providers: [Who, Flood],
-    }).compile();
-    app = module.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${app.getHttpServer().address().port}`;
+    ({ app, url } = await listen({ amqp: false, nodeId: 'gateway-spec', sessionGraceMs: GRACE_MS, secret: 'spec-secret', replayWindow: 1_000 }, [Who, Flood]));
   });
   afterEach(() => {
     for (const socket of sockets.splice(0)) socket.disconnect();
@@ -243,25 +246,20 @@ describe('DuplexGateway limits', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    const module = await Test.createTestingModule({
-      imports: [
-        DuplexModule.forRoot({
-          amqp: false,
-          nodeId: 'limits-spec',
-          authenticate: (token) => token ?? null, // the token names the user; none: anonymous
-          maxSessionsPerUser: 2,
-          maxSessionsPerAddress: 3,
-          trustProxyHops: 1,
-          callsPerSecond: 1,
-          callBurst: 3,
-          maxHandshakeBytes: 1_024,
-        }),
-      ],
-      providers: [Who],
-    }).compile();
-    app = module.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${app.getHttpServer().address().port}`;
+    ({ app, url } = await listen(
+      {
+        amqp: false,
+        nodeId: 'limits-spec',
+        authenticate: (token) => token ?? null, // the token names the user; none: anonymous
+        maxSessionsPerUser: 2,
+        maxSessionsPerAddress: 3,
+        trustProxyHops: 1,
+        callsPerSecond: 1,
+        callBurst: 3,
+        maxHandshakeBytes: 1_024,
+      },
+      [Who],
+    ));
   });
   afterEach(async () => {
     for (const socket of sockets.splice(0)) socket.disconnect();

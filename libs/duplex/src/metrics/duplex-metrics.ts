@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { LatencySummary } from '../cluster/latency-window';
+import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
 import { DuplexHealth, type HealthReport } from '../runtime/duplex-health';
 import { type ConnectionCloseCause, NodeEvents, type NodeObserver } from '../runtime/node-events';
 
@@ -20,9 +21,9 @@ export class DuplexMetrics implements NodeObserver {
   private readonly callbacks: Counter<'service' | 'method' | 'outcome'>;
   private readonly closes: Counter<'cause'>;
 
-  constructor(health: DuplexHealth, events: NodeEvents) {
+  constructor(health: DuplexHealth, events: NodeEvents, @Inject(DUPLEX_OPTIONS) options: Pick<ResolvedDuplexOptions, 'nodeId'>) {
     const registers = [this.registry];
-    this.registry.setDefaultLabels({ node: health.report().nodeId });
+    this.registry.setDefaultLabels({ node: options.nodeId });
     collectDefaultMetrics({ register: this.registry });
     this.calls = new Counter({
       name: 'duplex_calls_total',

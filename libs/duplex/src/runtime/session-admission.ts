@@ -104,10 +104,7 @@ export class SessionAdmission {
     }
     const window = outcome.kind === 'handed' ? outcome.window : null;
     session.takeOver(window, seenSeq);
-    // Its client holds this token, so the ones before it are used, whatever presence said.
-    if (generation > session.token.generation || (generation === session.token.generation && !session.token.confirmed)) {
-      session.token = { generation, confirmed: true };
-    }
+    session.presented(generation);
     this.router.remember(window?.frames.map((f) => f.id) ?? []);
     this.membership.announce(session);
     const how = outcome.kind === 'handed' ? `with ${outcome.window.frames.length} callbacks` : 'from a node that is gone';

@@ -79,6 +79,13 @@ export class Session implements SessionInfo {
     return this.token.generation;
   }
 
+  /** The client showed it holds this generation (it resumed with it): the ones before it are used, whatever presence said. */
+  presented(generation: number): void {
+    if (generation > this.token.generation || (generation === this.token.generation && !this.token.confirmed)) {
+      this.token = { generation, confirmed: true };
+    }
+  }
+
   /** The client acked the session frame carrying this generation: the ones before it stop working. False if it was not the latest. */
   confirmToken(generation: number): boolean {
     if (generation !== this.token.generation || this.token.confirmed) return false;
