@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { AmqpBus } from '@nest-duplex/server/internal';
-import { nodeAddress, sessionAddress, topicAddress } from '@nest-duplex/server/internal';
+import { nodeAddress, topicAddress } from '@nest-duplex/server/internal';
 import type { BusMessage } from '@nest-duplex/server/internal';
 import { eventually, settle } from '../support/clients';
 import { removeTopology, suitePrefix } from '../support/cluster';
@@ -62,13 +62,13 @@ describe('AmqpBus', () => {
   it('rejects a mandatory message nobody is bound to with UNAVAILABLE, and delivers one that is', async () => {
     const a = await start('a');
     const b = await start('b');
-    await expect(a.bus.publish(sessionAddress('nobody'), callback(1), { mandatory: true })).rejects.toMatchObject({
+    await expect(a.bus.publish(nodeAddress('nobody'), callback(1), { mandatory: true })).rejects.toMatchObject({
       code: 'UNAVAILABLE',
     });
-    await b.bus.bind(sessionAddress('somebody'));
-    await a.bus.publish(sessionAddress('somebody'), callback(2), { mandatory: true });
+    await b.bus.bind(topicAddress('somewhere'));
+    await a.bus.publish(topicAddress('somewhere'), callback(2), { mandatory: true });
     await a.bus.publish(nodeAddress(b.bus.nodeId), callback(3), { mandatory: true });
-    await eventually(() => b.received.filter((x) => x.key !== 'broadcast').length === 2, 'session and node messages');
+    await eventually(() => b.received.filter((x) => x.key !== 'broadcast').length === 2, 'topic and node messages');
   });
 
   it('fails fast with UNAVAILABLE once closed', async () => {

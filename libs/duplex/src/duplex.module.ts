@@ -18,6 +18,8 @@ import { ServiceRegistry } from './runtime/service-registry';
 import { SessionAdmission } from './runtime/session-admission';
 import { SessionEndHooks } from './runtime/session-end-hooks';
 import { SessionHandover } from './runtime/session-handover';
+import { SessionLocator } from './runtime/session-locator';
+import { SessionRoutes } from './runtime/session-routes';
 import { SessionMembership } from './runtime/session-membership';
 import { SessionRegistry } from './runtime/session-registry';
 import { CallbackRouter } from './runtime/callback-router';
@@ -50,13 +52,15 @@ import { REPLICATION_LOG, type ReplicationLog } from './state/replication-log';
     SessionRegistry,
     ClusterPresence,
     SessionHandover,
+    SessionLocator,
+    SessionRoutes,
     SessionMembership,
     // Also built by the emitter, outside Nest, with no sessions of its own: hence a factory.
     {
       provide: CallbackRouter,
-      useFactory: (bus: Bus, subscriptions: TopicSubscriptions, sessions: SessionRegistry, events: NodeEvents) =>
-        new CallbackRouter(bus, subscriptions, sessions, events),
-      inject: [BUS, TopicSubscriptions, SessionRegistry, NodeEvents],
+      useFactory: (bus: Bus, subscriptions: TopicSubscriptions, sessions: SessionRegistry, routes: SessionRoutes, events: NodeEvents) =>
+        new CallbackRouter(bus, subscriptions, sessions, routes, events),
+      inject: [BUS, TopicSubscriptions, SessionRegistry, SessionRoutes, NodeEvents],
     },
     SessionAdmission,
     NodeDrain,

@@ -41,12 +41,12 @@ const JOB_QUEUE_EXPIRES_MS = 24 * 60 * 60 * 1000;
  *
  * Topology: one topic exchange `<prefix>.callbacks`; one durable inbox per
  * node `<prefix>.node.<nodeId>` that expires when unused for the inbox TTL,
- * bound only to the keys the node has interest in (its topics, its
- * sessions, its node key and `broadcast`), consumed with acknowledgements,
+ * bound only to the keys the node has interest in (its topics, its node key
+ * and `broadcast`; never one per session), consumed with acknowledgements,
  * so a connection lost for less than the TTL loses nothing. A transient
  * marker exchange bound to it tells a reconnecting node whether the inbox
  * outlived the outage (BusUp.lost). Job queues `<prefix>.jobs.<name>` are durable with a single
- * active consumer. Publishes use publisher confirms; messages to one session
+ * active consumer. Publishes use publisher confirms; messages to one node
  * are `mandatory`, so an unroutable one is an error, not a silent drop.
  *
  * On connection loss it reconnects with exponential backoff, re-declares the

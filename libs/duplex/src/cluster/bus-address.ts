@@ -1,17 +1,16 @@
 /**
  * Where a bus message goes. A node receives a message only while it has
- * bound the address: topics while it has a local subscriber, sessions while
- * the session lives on it, its own node address and the broadcast address
- * always.
+ * bound the address: topics while it has a local subscriber, its own node
+ * address and the broadcast address always. A session is not an address: a
+ * callback for one goes to the node that holds it (runtime/session-routes.ts),
+ * so connecting costs the broker no binding.
  */
 export type BusAddress =
   | { kind: 'topic'; topic: string }
-  | { kind: 'session'; sessionId: string }
   | { kind: 'node'; nodeId: string }
   | { kind: 'broadcast' };
 
 export const topicAddress = (topic: string): BusAddress => ({ kind: 'topic', topic });
-export const sessionAddress = (sessionId: string): BusAddress => ({ kind: 'session', sessionId });
 export const nodeAddress = (nodeId: string): BusAddress => ({ kind: 'node', nodeId });
 export const BROADCAST: BusAddress = { kind: 'broadcast' };
 
@@ -20,8 +19,6 @@ export function routingKey(address: BusAddress): string {
   switch (address.kind) {
     case 'topic':
       return `topic.${address.topic}`;
-    case 'session':
-      return `session.${address.sessionId}`;
     case 'node':
       return `node.${address.nodeId}`;
     case 'broadcast':
@@ -38,8 +35,6 @@ export function parseRoutingKey(key: string): BusAddress | null {
   switch (key.slice(0, dot)) {
     case 'topic':
       return topicAddress(rest);
-    case 'session':
-      return sessionAddress(rest);
     case 'node':
       return nodeAddress(rest);
     default:
@@ -47,7 +42,7 @@ export function parseRoutingKey(key: string): BusAddress | null {
   }
 }
 
-/** The key delivery counters use: per topic, but one bucket per kind for sessions and nodes. */
+/** The key delivery counters use: per topic, but one bucket for node messages. */
 export function statsKey(address: BusAddress): string {
   return address.kind === 'topic' ? routingKey(address) : address.kind;
 }

@@ -12,6 +12,31 @@ export interface CallbackMessage {
   exceptSessionId?: string;
   /** Present on request-reply callbacks: where and how to answer. */
   reply?: { nodeId: string; correlationId: string; timeoutMs: number };
+  /** Present on a callback for one session, sent to the node that holds it. */
+  to?: SessionRoute;
+}
+
+/** A callback's way to one session: which, who sent it, and how many nodes passed it on. */
+export interface SessionRoute {
+  sessionId: string;
+  /** The sending node (or emitter), told where the session went if the callback is passed on. */
+  from: string;
+  hops: number;
+}
+
+/**
+ * To a callback's sender, from the node it reached: the session had moved to
+ * `nodeId`, and callback `id` was passed on there. The sender sends there
+ * from then on, if `id` was the last it sent (so nothing it sent later can
+ * overtake what is still being passed on).
+ */
+export interface SessionMovedMessage {
+  type: 'session-moved';
+  sessionId: string;
+  /** The node the callback reached, which passed it on. */
+  from: string;
+  nodeId: string;
+  id: string;
 }
 
 /** The answer to a request-reply callback, sent to the origin node. */
@@ -148,8 +173,9 @@ export interface HandedWindow {
 }
 
 /**
- * To a session's own address: who holds this session? Presence is a cache
- * that can lag behind fast moves; the session's binding is where it lives.
+ * To every node (broadcast): who holds this session? Presence is a cache
+ * that can lag behind fast moves; every node answers, the one that holds the
+ * session with it, the others with null.
  */
 export interface SessionLocateMessage {
   type: 'session-locate';
@@ -159,12 +185,13 @@ export interface SessionLocateMessage {
   sessionId: string;
 }
 
-/** The answer, from the node that holds the session. */
+/** A node's answer: the session if it holds it, else null; and how many live nodes it knows, so the asker knows when all have said no. */
 export interface SessionLocatedMessage {
   type: 'session-located';
   correlationId: string;
   nodeId: string;
-  session: PresenceSession;
+  session: PresenceSession | null;
+  nodes: number;
 }
 
 export type PresenceMessage =
@@ -193,4 +220,5 @@ export type BusMessage =
   | HandoverRequestMessage
   | HandoverMessage
   | SessionLocateMessage
-  | SessionLocatedMessage;
+  | SessionLocatedMessage
+  | SessionMovedMessage;

@@ -18,7 +18,7 @@ export type JobHandler = (message: BusMessage) => Promise<void>;
 export interface PublishOptions {
   /**
    * The message must reach at least one node; otherwise publish rejects with
-   * a NoRouteError. Used for messages to one session, never for topics.
+   * a NoRouteError. Used for messages to one node (a session's), never for topics.
    */
   mandatory?: boolean;
 }

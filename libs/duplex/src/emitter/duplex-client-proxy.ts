@@ -3,20 +3,23 @@ import { DuplexError } from '@nest-duplex/protocol';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { AmqpBus } from '../cluster/amqp-bus';
 import { TopicSubscriptions } from '../presence/topic-subscriptions';
-import { CallbackRouter, type SessionLookup } from '../runtime/callback-router';
+import { CallbackRouter } from '../runtime/callback-router';
+import { SessionLocator } from '../runtime/session-locator';
+import { type SessionLookup, SessionRoutes } from '../runtime/session-routes';
 import { NodeEvents } from '../runtime/node-events';
 import { parseCallbackPacket } from './callback-pattern';
 import { type DuplexEmitterOptions, resolveEmitterOptions, type ResolvedEmitterOptions } from './emitter-options';
 
 /** A process that is not a node holds no sessions. */
-const NO_SESSIONS: SessionLookup = { get: () => undefined, movedAway: () => false };
+const NO_SESSIONS: SessionLookup = { get: () => undefined, movedTo: () => undefined };
 
 /**
  * A Nest ClientProxy that raises callbacks on the cluster's clients from a
  * process that is not a node (a worker, a cron job, an HTTP service): no
  * sockets, no presence, not counted as a node. It publishes to the cluster's
- * exchange with publisher confirms; a callback to one session is mandatory,
- * so one to a session that lives nowhere is an error (UNAVAILABLE), and a
+ * exchange with publisher confirms; a callback to one session goes to the
+ * node that holds it, found by asking the nodes (then remembered), so one to
+ * a session that lives nowhere is an error (UNAVAILABLE), and a
  * request-reply callback's answer comes back to this process's own inbox.
  *
  * `emit(pattern, args)` completes once the broker confirmed; `send(pattern,
@@ -98,10 +101,16 @@ export class DuplexClientProxy extends ClientProxy implements OnApplicationShutd
     const { amqp, id } = this.options;
     // Its own inbox for answers; no broadcasts, so presence traffic never reaches it.
     const bus = new AmqpBus({ nodeId: id, url: amqp.url, prefix: amqp.prefix, maxBackoffMs: amqp.maxBackoffMs, broadcast: false });
-    const router = new CallbackRouter(bus, new TopicSubscriptions(bus), NO_SESSIONS, new NodeEvents());
+    const locator = new SessionLocator(bus, this.options);
+    const routes = new SessionRoutes(bus, NO_SESSIONS, locator, null);
+    const router = new CallbackRouter(bus, new TopicSubscriptions(bus), NO_SESSIONS, routes, new NodeEvents());
     await bus.start(
-      // Only answers to its request-reply callbacks are routed here.
-      (message, address) => message.type === 'reply' && router.handle(message, address),
+      // Only answers are routed here: to its request-reply callbacks, its locates, and word of sessions that moved.
+      (message, address) => {
+        if (message.type === 'reply') router.handle(message, address);
+        else if (message.type === 'session-located') locator.handle(message);
+        else if (message.type === 'session-moved') routes.moved(message);
+      },
       () => this._status$.next('connected'),
     );
     this.logger.log(`${id} raises callbacks on the cluster "${amqp.prefix}"`);

@@ -189,6 +189,10 @@ export class ClusterPresence {
     return [...this.nodes.values()].flatMap((node) => [...node.sessions.values()].filter((s) => s.topics.includes(topic)));
   }
 
+  isLive(nodeId: string): boolean {
+    return nodeId === this.bus.nodeId || this.nodes.has(nodeId);
+  }
+
   liveNodes(): string[] {
     return [this.bus.nodeId, ...this.nodes.keys()];
   }

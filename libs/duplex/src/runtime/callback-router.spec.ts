@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Ack, CallbackFrame } from '@nest-duplex/protocol';
-import { sessionAddress, topicAddress, type BusAddress } from '../cluster/bus-address';
+import { nodeAddress, topicAddress, type BusAddress } from '../cluster/bus-address';
 import type { BusMessage } from '../cluster/bus-message';
 import { BusUnavailableError } from '../cluster/bus-unavailable.error';
 import { MemoryBroker, MemoryBus } from '../cluster/memory-bus';
@@ -11,6 +11,8 @@ import { CallbackRouter } from './callback-router';
 import type { ClientConnection } from './client-connection';
 import { NodeEvents } from './node-events';
 import { Session } from './session';
+import { SessionLocator } from './session-locator';
+import { type SessionDirectory, SessionRoutes } from './session-routes';
 
 /** A memory bus whose transport is down for its first `outage` publishes, as across a broker restart. */
 class FlakyBus extends MemoryBus {
@@ -28,13 +30,26 @@ class FlakyBus extends MemoryBus {
 }
 
 const frame = { service: 'party', method: 'changed', args: [1] };
-const noSessions = { get: () => undefined, movedAway: () => false };
+const noSessions = { get: () => undefined, movedTo: () => undefined };
+
+/** Presence as every node of a test sees it: where each session lives. */
+function directory(where: Map<string, string>): SessionDirectory {
+  return {
+    find: (sessionId) => {
+      const nodeId = where.get(sessionId);
+      return nodeId === undefined ? undefined : { nodeId, live: true, session: { id: sessionId } as never };
+    },
+    isLive: () => true,
+  };
+}
 const inCall = <T>(run: () => Promise<T>) => idempotencyScope.run({ key: 'session:call-1', occurrences: new Map() }, run);
 
 async function setUp(outage: number, waitMs = 1_000) {
   const broker = new MemoryBroker();
   const bus = new FlakyBus(outage, broker);
-  const router = new CallbackRouter(bus, new TopicSubscriptions(bus), noSessions, new NodeEvents(), { waitMs, retryDelayMs: 5 });
+  // Presence places session "left" on a node that has stopped: no inbox answers to its address.
+  const routes = new SessionRoutes(bus, noSessions, new SessionLocator(bus, { heartbeatTimeoutMs: 1_000 }), directory(new Map([['left', 'stopped']])));
+  const router = new CallbackRouter(bus, new TopicSubscriptions(bus), noSessions, routes, new NodeEvents(), { waitMs, retryDelayMs: 5 });
   const received: BusMessage[] = [];
   const listener = new MemoryBus('listener', broker);
   await listener.start((message) => void received.push(message));
@@ -64,9 +79,9 @@ describe('CallbackRouter during a bus outage', () => {
     expect(bus.attempts).toBe(1);
   });
 
-  it('does not wait on an answer about the target: a session no node holds is UNAVAILABLE at once', async () => {
+  it('does not wait on an answer about the target: a session whose node has stopped is UNAVAILABLE at once', async () => {
     const { bus, router } = await setUp(0);
-    await expect(inCall(() => router.send('nobody', frame))).rejects.toMatchObject({ code: 'UNAVAILABLE', name: 'NoRouteError' });
+    await expect(inCall(() => router.send('left', frame))).rejects.toMatchObject({ code: 'UNAVAILABLE', message: "session left's node stopped is gone" });
     expect(bus.attempts).toBe(1);
   });
 });
@@ -85,35 +100,66 @@ class AnsweringConnection implements ClientConnection {
   close(): void {}
 }
 
-/** Two nodes on one memory broker, each a router over sessions held in a map. */
-async function twoNodes() {
+/**
+ * Nodes on one memory broker, each a router over sessions held in a map, all
+ * sharing one view of where sessions live (presence, without its lag).
+ */
+async function cluster(...ids: string[]) {
   const broker = new MemoryBroker();
+  const where = new Map<string, string>();
   const node = async (id: string) => {
     const bus = new MemoryBus(id, broker);
     const subscriptions = new TopicSubscriptions(bus);
     const sessions = new Map<string, Session>();
-    const moved = new Set<string>();
-    const router = new CallbackRouter(bus, subscriptions, { get: (s) => sessions.get(s), movedAway: (s) => moved.has(s) }, new NodeEvents());
+    const moved = new Map<string, string>();
+    const lookup = { get: (s: string) => sessions.get(s), movedTo: (s: string) => moved.get(s) };
+    const locator = new SessionLocator(bus, { heartbeatTimeoutMs: 1_000 });
+    const routes = new SessionRoutes(bus, lookup, locator, directory(where));
+    const router = new CallbackRouter(bus, subscriptions, lookup, routes, new NodeEvents());
+    /** Session callbacks this node's bus received, by the session's id and the callback's first argument. */
+    const reached: Array<[string, unknown]> = [];
     await bus.start((message, address) => {
+      if (message.type === 'callback' && message.to) reached.push([message.to.sessionId, message.args[0]]);
       if (message.type === 'callback' || message.type === 'reply') router.handle(message, address);
+      else if (message.type === 'session-moved') routes.moved(message);
+      else if (message.type === 'session-located') locator.handle(message);
+      else if (message.type === 'session-locate') {
+        const session = sessions.get(message.sessionId);
+        void bus.publish(nodeAddress(message.nodeId), {
+          type: 'session-located',
+          correlationId: message.correlationId,
+          nodeId: id,
+          session: session ? ({ id: session.id } as never) : null,
+          nodes: ids.length,
+        });
+      }
     });
     /** A connected session here, subscribed to `topics`. */
-    const connect = async (sessionId: string, answer: (frame: CallbackFrame) => Promise<Ack> = async () => ({ ok: true, result: sessionId }), ...topics: string[]) => {
+    const connect = async (sessionId: string, answer: (frame: CallbackFrame) => Promise<Ack> = async () => ({ ok: true, result: `${sessionId} on ${id}` }), ...topics: string[]) => {
       const session = new Session(sessionId, null, 10, 10);
       const connection = new AnsweringConnection(answer);
       session.attach(connection);
       sessions.set(sessionId, session);
-      await bus.bind(sessionAddress(sessionId));
+      where.set(sessionId, id);
       for (const topic of topics) await subscriptions.subscribe(topic, sessionId);
       return connection;
     };
-    return { bus, router, sessions, moved, connect };
+    /** The session moves from here to `to`, whose presence is announced at once: the others' routes to here are stale. */
+    const moveTo = async (sessionId: string, to: { id: string; connect: (sessionId: string) => Promise<AnsweringConnection> }) => {
+      sessions.delete(sessionId);
+      moved.set(sessionId, to.id);
+      return to.connect(sessionId);
+    };
+    return { id, bus, router, sessions, reached, connect, moveTo };
   };
-  return [await node('a'), await node('b')] as const;
+  const nodes = [];
+  for (const id of ids) nodes.push(await node(id));
+  return { nodes, where };
 }
 
 describe('CallbackRouter between nodes', () => {
   const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+  const twoNodes = async () => (await cluster('a', 'b')).nodes;
 
   it("delivers a callback to a session on its node, numbered in the session's order", async () => {
     const [a, b] = await twoNodes();
@@ -141,27 +187,54 @@ describe('CallbackRouter between nodes', () => {
     const [a, b] = await twoNodes();
     await b.connect('ann');
     await b.connect('bob', async () => ({ ok: false, error: { code: 'CONFLICT', message: 'no' } }));
-    await expect(a.router.request('ann', frame, 1_000)).resolves.toBe('ann');
+    await expect(a.router.request('ann', frame, 1_000)).resolves.toBe('ann on b');
     await expect(a.router.request('bob', frame, 1_000)).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
-  it('is UNAVAILABLE for a session no node holds, and TIMEOUT for one that does not answer', async () => {
+  it('is UNAVAILABLE for a session no node holds, once every node said so, and TIMEOUT for one that does not answer', async () => {
     const [a, b] = await twoNodes();
     await b.connect('mute', () => new Promise(() => undefined));
-    await expect(a.router.request('nobody', frame, 1_000)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    const asked = performance.now();
+    await expect(a.router.request('nobody', frame, 10_000)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: 'no node holds session nobody' });
+    await expect(a.router.send('nobody', frame)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(performance.now() - asked).toBeLessThan(1_000); // not the locate's timeout
     await expect(a.router.request('mute', frame, 50)).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
-  it('leaves a request for a session that moved away to its new node, and answers one for a session that ended', async () => {
-    const [a, b] = await twoNodes();
+  it('finds a session presence does not know of yet by asking every node', async () => {
+    const { nodes: [a, b], where } = await cluster('a', 'b');
+    const ann = await b.connect('ann');
+    where.delete('ann');
+    await a.router.send('ann', frame);
+    await settle();
+    expect(ann.received).toHaveLength(1);
+  });
+
+  it('passes a callback for a session that moved on to its new node, and answers one for a session that ended', async () => {
+    const [a, b, c] = (await cluster('a', 'b', 'c')).nodes;
     await b.connect('moving');
     await b.connect('ending');
-    // Still bound here for a moment, but gone from the map: one has moved on, the other has ended.
-    b.sessions.delete('moving');
-    b.moved.add('moving');
-    b.sessions.delete('ending');
-    await expect(a.router.request('moving', frame, 50)).rejects.toMatchObject({ code: 'TIMEOUT' });
-    await expect(a.router.request('ending', frame, 1_000)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: 'session ended' });
+    await a.router.send('moving', frame); // a's route to it: b
+    await b.moveTo('moving', c);
+    b.sessions.delete('ending'); // presence has not heard yet
+    await expect(a.router.request('moving', frame, 1_000)).resolves.toBe('moving on c');
+    await expect(a.router.request('ending', frame, 1_000)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: 'session ending ended' });
+  });
+
+  it("keeps one sender's callbacks in order across a move, then sends straight to the new node", async () => {
+    const [a, b, c] = (await cluster('a', 'b', 'c')).nodes;
+    const before = await b.connect('ann');
+    await a.router.send('ann', { ...frame, args: [1] });
+    await settle();
+    const after = await b.moveTo('ann', c);
+    // Sent back to back while presence already names c: the first goes to b, which passes it on, so the rest follow it.
+    await Promise.all([2, 3, 4].map((n) => a.router.send('ann', { ...frame, args: [n] })));
+    await settle();
+    await a.router.send('ann', { ...frame, args: [5] });
+    await settle();
+    expect(before.received.map((r) => r.args[0])).toEqual([1]);
+    expect(after.received.map((r) => r.args[0])).toEqual([2, 3, 4, 5]);
+    expect(b.reached.map(([, n]) => n)).toEqual([1, 2, 3, 4]); // 5 went straight to c
   });
 
   it('rejects the requests still waiting when the node closes', async () => {

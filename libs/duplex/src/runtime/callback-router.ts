@@ -1,28 +1,26 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../cluster/bus';
-import { BusAddress, nodeAddress, routingKey, sessionAddress, topicAddress } from '../cluster/bus-address';
-import type { CallbackMessage, ReplyMessage } from '../cluster/bus-message';
+import { BusAddress, nodeAddress, topicAddress } from '../cluster/bus-address';
+import type { CallbackMessage, ReplyMessage, SessionMovedMessage, SessionRoute } from '../cluster/bus-message';
 import type { TopicSubscriptions } from '../presence/topic-subscriptions';
 import { Ack, CallbackFrame, DuplexError } from '@nest-duplex/protocol';
 import { BusUnavailableError } from '../cluster/bus-unavailable.error';
+import { NoRouteError } from '../cluster/no-route.error';
 import { derivedId, isDerivedId } from '../state/idempotency-scope';
 import { OUTAGE_WAIT_MS } from '../state/replicated-store';
 import { toDuplexError } from './error-mapping';
 import type { NodeObserver } from './node-events';
 import { RecentIds } from '../cluster/recent-ids';
 import type { CallbackSender } from './callback-sender';
-import type { HeldFrame, Session } from './session';
+import type { HeldFrame } from './session';
+import type { SessionLookup, SessionRoutes } from './session-routes';
 
 /** How many callbacks raised by calls a node remembers: a rerun comes within seconds of the first run. */
 const RECENT_CALL_CALLBACKS = 50_000;
 
-/** The sessions of this node, as the router needs them. */
-export interface SessionLookup {
-  get(sessionId: string): Session | undefined;
-  /** Handed over to another node lately: a message for it still arriving here is that node's to answer. */
-  movedAway(sessionId: string): boolean;
-}
+/** How many nodes may pass a callback on to a session that keeps moving: past it, the session is taken as gone. */
+const MAX_HOPS = 3;
 
 interface PendingReply {
   resolve(result: unknown): void;
@@ -33,8 +31,9 @@ interface PendingReply {
 /**
  * Moves callbacks between the services and the sessions, always through the
  * bus, so a session on this node and one on another are reached the same way.
- * Request-reply callbacks are answered to the origin node, which owns the
- * timeout.
+ * A callback for one session goes to its node's address (SessionRoutes);
+ * one for a topic to the topic's. Request-reply callbacks are answered to the
+ * origin node, which owns the timeout.
  */
 export class CallbackRouter implements CallbackSender {
   private readonly logger = new Logger(CallbackRouter.name);
@@ -49,15 +48,15 @@ export class CallbackRouter implements CallbackSender {
     private readonly bus: Bus,
     private readonly subscriptions: TopicSubscriptions,
     private readonly sessions: SessionLookup,
+    private readonly routes: SessionRoutes,
     private readonly events: NodeObserver,
     private readonly outage = { waitMs: OUTAGE_WAIT_MS, retryDelayMs: 250 },
   ) {}
 
-  /** One-way: resolves once the bus took the message. UNAVAILABLE if no node holds the session. */
+  /** One-way: resolves once the bus took the message for the session's node. UNAVAILABLE if no node holds the session. */
   send(sessionId: string, frame: CallbackFrame): Promise<void> {
-    const address = sessionAddress(sessionId);
-    const message: CallbackMessage = { type: 'callback', id: this.nextId(address, frame), ...frame };
-    return this.reported(frame, this.deliver(address, message, true));
+    const message: CallbackMessage & { id: string } = { type: 'callback', id: this.nextId(`session.${sessionId}`, frame), ...frame };
+    return this.reported(frame, this.toSession(sessionId, message));
   }
 
   /** Request-reply: resolves with the client's result; rejects with its error, UNAVAILABLE or TIMEOUT. */
@@ -66,8 +65,23 @@ export class CallbackRouter implements CallbackSender {
   }
 
   publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
-    const address = topicAddress(topic);
-    return this.reported(frame, this.deliver(address, { type: 'callback', id: this.nextId(address, frame), ...frame, exceptSessionId }, false));
+    const message: CallbackMessage = { type: 'callback', id: this.nextId(`topic.${topic}`, frame), ...frame, exceptSessionId };
+    return this.reported(frame, this.deliver(topicAddress(topic), message, false));
+  }
+
+  /** To the session's node; its routes learn where it went. */
+  private async toSession(sessionId: string, message: CallbackMessage & { id: string }): Promise<void> {
+    const nodeId = await this.routes.nodeOf(sessionId);
+    if (nodeId === undefined) throw new DuplexError('UNAVAILABLE', `no node holds session ${sessionId}`);
+    message.to = { sessionId, from: this.bus.nodeId, hops: 0 };
+    this.routes.sent(sessionId, nodeId, message.id);
+    try {
+      await this.deliver(nodeAddress(nodeId), message, true);
+    } catch (error) {
+      if (!(error instanceof NoRouteError)) throw error;
+      this.routes.forget(sessionId);
+      throw new DuplexError('UNAVAILABLE', `session ${sessionId}'s node ${nodeId} is gone`);
+    }
   }
 
   /**
@@ -93,8 +107,8 @@ export class CallbackRouter implements CallbackSender {
   }
 
   /** Inside a call with an id, named after the call and the callback (so a rerun raises the same ids); else unique to this process. */
-  private nextId(address: BusAddress, frame: CallbackFrame): string {
-    const named = derivedId(() => `cb:${routingKey(address)}:${frame.service}.${frame.method}:${JSON.stringify(frame.args)}`);
+  private nextId(target: string, frame: CallbackFrame): string {
+    const named = derivedId(() => `cb:${target}:${frame.service}.${frame.method}:${JSON.stringify(frame.args)}`);
     return named ?? this.idPrefix + ++this.published;
   }
 
@@ -125,13 +139,13 @@ export class CallbackRouter implements CallbackSender {
       }, timeoutMs);
       this.pending.set(correlationId, { resolve, reject, timer });
       // The correlation id doubles as the message id: a delivery the broker repeats is not asked twice.
-      const message: CallbackMessage = {
+      const message: CallbackMessage & { id: string } = {
         type: 'callback',
         id: correlationId,
         ...frame,
         reply: { nodeId: this.bus.nodeId, correlationId, timeoutMs },
       };
-      this.bus.publish(sessionAddress(sessionId), message, { mandatory: true }).catch((error: unknown) => {
+      this.toSession(sessionId, message).catch((error: unknown) => {
         this.settle({ type: 'reply', correlationId, ok: false, error: toDuplexError(error).toWire() });
       });
     });
@@ -148,18 +162,35 @@ export class CallbackRouter implements CallbackSender {
       }
       return;
     }
-    if (address.kind !== 'session') return;
-    const session = this.sessions.get(address.sessionId);
-    if (!session) {
-      // Ended between routing and delivery, unless it moved: then its new node, bound too, answers.
-      if (message.reply && !this.sessions.movedAway(address.sessionId)) {
-        this.answer(message, { ok: false, error: { code: 'UNAVAILABLE', message: 'session ended' } });
-      }
+    if (message.to) this.arrived(message, message.to);
+  }
+
+  /** A callback for one session reached this node: delivered if the session is here, else passed on to where it went. */
+  private arrived(message: CallbackMessage, route: SessionRoute): void {
+    const session = this.sessions.get(route.sessionId);
+    if (session) {
+      if (!message.reply) return session.send({ service: message.service, method: message.method, args: message.args, id: message.id });
+      const frame: CallbackFrame = { service: message.service, method: message.method, args: message.args };
+      void session.request(frame, message.reply.timeoutMs).then((ack) => this.answer(message, ack));
       return;
     }
-    if (!message.reply) return session.send({ service: message.service, method: message.method, args: message.args, id: message.id });
-    const frame: CallbackFrame = { service: message.service, method: message.method, args: message.args };
-    void session.request(frame, message.reply.timeoutMs).then((ack) => this.answer(message, ack));
+    const next = route.hops < MAX_HOPS ? this.routes.onward(route.sessionId) : undefined;
+    if (next === undefined) {
+      // It ended between routing and delivery: the sender was told where it was; a request is answered.
+      if (message.reply) this.answer(message, { ok: false, error: { code: 'UNAVAILABLE', message: `session ${route.sessionId} ended` } });
+      return;
+    }
+    this.bus.publish(nodeAddress(next), { ...message, to: { ...route, hops: route.hops + 1 } }, { mandatory: true }).then(
+      () => {
+        if (message.id === undefined) return;
+        const moved: SessionMovedMessage = { type: 'session-moved', sessionId: route.sessionId, from: this.bus.nodeId, nodeId: next, id: message.id };
+        this.bus.publish(nodeAddress(route.from), moved).catch(() => undefined); // the sender keeps sending here, which still works
+      },
+      (error: unknown) => {
+        if (message.reply) this.answer(message, { ok: false, error: toDuplexError(error).toWire() });
+        else this.logger.warn(`callback ${message.service}.${message.method} for session ${route.sessionId} could not be passed on to ${next}: ${(error as Error).message}`);
+      },
+    );
   }
 
   /** Rejects every pending request-reply callback: the node is going away. */

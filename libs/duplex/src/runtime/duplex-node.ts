@@ -7,6 +7,8 @@ import { ReplicatedStore } from '../state/replicated-store';
 import { CallbackRouter } from './callback-router';
 import { ServiceRegistry } from './service-registry';
 import { SessionHandover } from './session-handover';
+import { SessionLocator } from './session-locator';
+import { SessionRoutes } from './session-routes';
 import { SessionRegistry } from './session-registry';
 
 /**
@@ -25,6 +27,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     private readonly sessions: SessionRegistry,
     private readonly presence: ClusterPresence,
     private readonly handover: SessionHandover,
+    private readonly locator: SessionLocator,
+    private readonly routes: SessionRoutes,
     private readonly router: CallbackRouter,
   ) {}
 
@@ -62,7 +66,8 @@ export class DuplexNode implements OnModuleInit, OnApplicationShutdown {
     else if (message.type === 'handover-request') void this.handover.answer(message);
     else if (message.type === 'handover') this.handover.handle(message);
     else if (message.type === 'session-locate') void this.handover.located(message);
-    else if (message.type === 'session-located') this.handover.handleLocated(message);
+    else if (message.type === 'session-located') this.locator.handle(message);
+    else if (message.type === 'session-moved') this.routes.moved(message);
     // A reap arrives through the job queue, not here.
   }
 }

@@ -59,7 +59,7 @@ export class NodeDrain extends EventEmitter<DrainEvents> {
     }
     const left = staying();
     const took = Math.round(performance.now() - started);
-    const moved = moving.filter((id) => this.sessions.movedAway(id)).length;
+    const moved = moving.filter((id) => (this.sessions.movedTo(id) !== undefined)).length;
     const ended = moving.length - left - moved;
     const how = `${moved} sessions moved, ${ended} ended by their clients`;
     if (left === 0) this.logger.log(`drained in ${took} ms: ${how}`);

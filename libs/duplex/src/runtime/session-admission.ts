@@ -8,6 +8,7 @@ import { userTopic } from '../presence/user-topic';
 import { CallbackRouter } from './callback-router';
 import { acceptsToken, type Session } from './session';
 import { type HandoverOutcome, SessionHandover } from './session-handover';
+import { SessionLocator } from './session-locator';
 import { SessionMembership } from './session-membership';
 import { SessionRegistry } from './session-registry';
 
@@ -28,6 +29,7 @@ export class SessionAdmission {
     private readonly sessions: SessionRegistry,
     private readonly presence: ClusterPresence,
     private readonly handover: SessionHandover,
+    private readonly locator: SessionLocator,
     private readonly membership: SessionMembership,
     private readonly router: CallbackRouter,
   ) {}
@@ -57,8 +59,8 @@ export class SessionAdmission {
       if (!local.acceptsToken(generation)) return this.refuse(sessionId, 'a used resume token');
       return local;
     }
-    // Presence first; if it has not heard (a fast mover, a burst of changes), the session's own address.
-    const found = this.presence.find(sessionId) ?? (await this.handover.locate(sessionId));
+    // Presence first; if it has not heard (a fast mover, a burst of changes), every node is asked.
+    const found = this.presence.find(sessionId) ?? (await this.locator.locate(sessionId));
     if (!found) {
       this.logger.log(`session ${sessionId} is not known here or elsewhere (it ended): its client gets a new session`);
       return null;

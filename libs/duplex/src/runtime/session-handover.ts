@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { BUS, type Bus } from '../cluster/bus';
-import { type BusAddress, nodeAddress, sessionAddress } from '../cluster/bus-address';
+import { nodeAddress } from '../cluster/bus-address';
 import type {
-  BusMessage,
   HandedWindow,
   HandoverMessage,
   HandoverRequestMessage,
@@ -11,7 +10,7 @@ import type {
   SessionLocateMessage,
 } from '../cluster/bus-message';
 import { DUPLEX_OPTIONS, type ResolvedDuplexOptions } from '../duplex-options';
-import type { FoundSession } from '../presence/cluster-presence';
+import { ClusterPresence } from '../presence/cluster-presence';
 import { SessionRegistry } from './session-registry';
 
 /**
@@ -28,18 +27,19 @@ export type HandoverOutcome =
 
 /**
  * Moves a session's replay window between live nodes when its client
- * resumes elsewhere. The new node binds the session first and holds what
+ * resumes elsewhere. The new node registers the session first and holds what
  * arrives, then asks the old node (on its node address); the old node lets
  * the session go and answers with the callbacks the client has not seen.
- * Anything published before the new node's binding went to the old node's
- * inbox ahead of the ask, so between the two nothing is missed; what both
- * received is told apart by message id.
+ * What reaches the old node for the session before its answer is in the
+ * window; what reaches it after, it passes on to the new node (the router),
+ * so between the two nothing is missed; what both received is told apart by
+ * message id.
  */
 @Injectable()
 export class SessionHandover {
   private readonly logger = new Logger(SessionHandover.name);
   /** Questions sent and not yet answered, by correlation id. */
-  private readonly waiting = new Map<string, (answer: unknown) => void>();
+  private readonly waiting = new Map<string, (answer: HandoverOutcome) => void>();
 
   /** How long to wait for the old node: past it, the node is taken as dead. */
   private readonly timeoutMs: number;
@@ -47,45 +47,42 @@ export class SessionHandover {
   constructor(
     @Inject(BUS) private readonly bus: Bus,
     private readonly sessions: SessionRegistry,
+    private readonly presence: ClusterPresence,
     @Inject(DUPLEX_OPTIONS) options: Pick<ResolvedDuplexOptions, 'heartbeatTimeoutMs'>,
   ) {
     this.timeoutMs = options.heartbeatTimeoutMs;
   }
 
+  /** Asks the session's node (mandatory on its address) to hand it over; `silent` if it cannot be reached or does not answer in time. */
   ask(nodeId: string, sessionId: string, lastSeq: number, generation: number): Promise<HandoverOutcome> {
-    return this.question<HandoverOutcome>(
-      nodeAddress(nodeId),
-      (correlationId) => ({ type: 'handover-request', nodeId: this.bus.nodeId, correlationId, sessionId, lastSeq, generation }),
-      { kind: 'silent' },
-    );
+    const correlationId = randomUUID();
+    return new Promise<HandoverOutcome>((resolve) => {
+      const timer = setTimeout(() => this.settle(correlationId, { kind: 'silent' }), this.timeoutMs);
+      this.waiting.set(correlationId, (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+      const request: HandoverRequestMessage = { type: 'handover-request', nodeId: this.bus.nodeId, correlationId, sessionId, lastSeq, generation };
+      this.bus.publish(nodeAddress(nodeId), request, { mandatory: true }).catch(() => this.settle(correlationId, { kind: 'silent' }));
+    });
   }
 
   /**
-   * Where a session lives, asked of the session's own address: for a session
-   * presence does not know of (yet). Undefined if no node holds it, or none
-   * answers in time.
+   * A locate (SessionLocator) reached this node: the session if it lives here
+   * (once a move of it here is done), else no, with how many live nodes this
+   * one knows, so the asker need not wait for its timeout.
    */
-  locate(sessionId: string): Promise<FoundSession | undefined> {
-    // Mandatory: if no node is bound to it, the session is nowhere, and the answer is at once.
-    return this.question<FoundSession | undefined>(
-      sessionAddress(sessionId),
-      (correlationId) => ({ type: 'session-locate', nodeId: this.bus.nodeId, correlationId, sessionId }),
-      undefined,
-    );
-  }
-
-  /** On the node a locate reached: answer if the session lives here (once a move of it here is done). */
   async located(request: SessionLocateMessage): Promise<void> {
     await this.sessions.arrival(request.sessionId);
     const session = this.sessions.get(request.sessionId);
-    if (!session || session.ended) return;
-    const reply: SessionLocatedMessage = { type: 'session-located', correlationId: request.correlationId, nodeId: this.bus.nodeId, session: session.presence() };
+    const reply: SessionLocatedMessage = {
+      type: 'session-located',
+      correlationId: request.correlationId,
+      nodeId: this.bus.nodeId,
+      session: session && !session.ended ? session.presence() : null,
+      nodes: this.presence.liveNodes().length,
+    };
     this.bus.publish(nodeAddress(request.nodeId), reply).catch(() => undefined);
-  }
-
-  /** On the asker: where it lives. */
-  handleLocated(message: SessionLocatedMessage): void {
-    this.settle(message.correlationId, { session: message.session, nodeId: message.nodeId, live: true } satisfies FoundSession);
   }
 
   /** On the old node: give the session up and answer with its window (once a move of it here, if one runs, is done). */
@@ -124,23 +121,7 @@ export class SessionHandover {
     this.settle(message.correlationId, outcome);
   }
 
-  /**
-   * Publishes a question (mandatory) and resolves with its answer, or with
-   * `unanswered` when it cannot be routed or nobody answers in time.
-   */
-  private question<T>(address: BusAddress, message: (correlationId: string) => BusMessage, unanswered: T): Promise<T> {
-    const correlationId = randomUUID();
-    return new Promise<T>((resolve) => {
-      const timer = setTimeout(() => this.settle(correlationId, unanswered), this.timeoutMs);
-      this.waiting.set(correlationId, (answer) => {
-        clearTimeout(timer);
-        resolve(answer as T);
-      });
-      this.bus.publish(address, message(correlationId), { mandatory: true }).catch(() => this.settle(correlationId, unanswered));
-    });
-  }
-
-  private settle(correlationId: string, answer: unknown): void {
+  private settle(correlationId: string, answer: HandoverOutcome): void {
     const resolve = this.waiting.get(correlationId);
     if (!resolve) return; // already answered, or timed out
     this.waiting.delete(correlationId);

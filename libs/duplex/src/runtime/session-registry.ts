@@ -1,14 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { BUS, type Bus } from '../cluster/bus';
-import { sessionAddress } from '../cluster/bus-address';
 import { RecentMap } from '../cluster/recent-map';
 import type { HandedWindow, PresenceSession } from '../cluster/bus-message';
 import { DUPLEX_OPTIONS } from '../duplex-options';
 import { TopicSubscriptions } from '../presence/topic-subscriptions';
 import type { ClientConnection } from './client-connection';
-import type { SessionLookup } from './callback-router';
+import type { SessionLookup } from './session-routes';
 import { Session } from './session';
 import { type SessionEndHandler, SessionEndHooks } from './session-end-hooks';
 
@@ -48,7 +46,6 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
   private frozen = false;
 
   constructor(
-    @Inject(BUS) private readonly bus: Bus,
     private readonly subscriptions: TopicSubscriptions,
     @Inject(DUPLEX_OPTIONS) private readonly limits: SessionLimits,
     @Inject(SessionEndHooks) private readonly endHooks: Pick<SessionEndHandler, 'ended'>,
@@ -87,7 +84,7 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
     const session = new Session(info.id, info.identity, this.limits.maxPendingCalls, this.limits.replayWindow, seenSeq);
     session.attributes = { ...info.attributes };
     session.token = info.token;
-    // Bound before the old node is asked, and holding what arrives until its window is in. No grace
+    // Listed before the old node is asked, and holding what arrives until its window is in. No grace
     // period while it moves (asks may take their timeout): the handshake that moves it owns it.
     session.hold();
     return this.add(session, false);
@@ -121,10 +118,6 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
     this.handedOver.set(sessionId, to);
     this.evict(sessionId);
     return window;
-  }
-
-  movedAway(sessionId: string): boolean {
-    return this.handedOver.has(sessionId);
   }
 
   /** The node a session was handed over to from here, if it was lately. */
@@ -229,8 +222,6 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
   }
 
   private async add(session: Session, detached = true): Promise<Session> {
-    // Bound before the client hears of it, so no callback to it can miss.
-    await this.bus.bind(sessionAddress(session.id));
     this.sessions.set(session.id, session);
     this.handedOver.delete(session.id); // it is back: this node answers for it again
     // Detached until a connection attaches: a client gone before its handshake ends does not leave it behind.
@@ -239,10 +230,7 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
   }
 
   private async release(session: Session): Promise<void> {
-    await Promise.allSettled([
-      ...[...session.topics].map((topic) => this.subscriptions.unsubscribe(topic, session.id)),
-      this.bus.unbind(sessionAddress(session.id)),
-    ]);
+    await Promise.allSettled([...session.topics].map((topic) => this.subscriptions.unsubscribe(topic, session.id)));
     session.topics.clear();
     if (!this.sessions.has(session.id)) this.emit('left', session);
   }
