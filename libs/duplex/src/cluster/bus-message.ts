@@ -91,15 +91,15 @@ export interface HeartbeatMessage extends PresenceVersion {
   type: 'heartbeat';
 }
 
-/** A session's topics or attributes changed, it opened, or it moved to this node. */
-export interface SessionUpdateMessage extends PresenceVersion {
-  type: 'session-update';
-  session: PresenceSession;
-}
-
-export interface SessionGoneMessage extends PresenceVersion {
-  type: 'session-gone';
-  sessionId: string;
+/**
+ * The changes of a node's sessions in one turn of its event loop, as one
+ * version: sessions that opened, moved to it or changed (topics, attributes,
+ * token), and sessions that left it.
+ */
+export interface PresenceChangesMessage extends PresenceVersion {
+  type: 'presence-changes';
+  updated: PresenceSession[];
+  gone: string[];
 }
 
 /** All of a node's sessions: the answer to a sync request, or, broadcast, its last word when it shuts down. */
@@ -196,15 +196,13 @@ export interface SessionLocatedMessage {
 
 export type PresenceMessage =
   | HeartbeatMessage
-  | SessionUpdateMessage
-  | SessionGoneMessage
+  | PresenceChangesMessage
   | PresenceSnapshotMessage
   | PresenceSyncMessage;
 
 const PRESENCE_TYPES: ReadonlySet<BusMessage['type']> = new Set([
   'heartbeat',
-  'session-update',
-  'session-gone',
+  'presence-changes',
   'presence-snapshot',
   'presence-sync',
 ]);

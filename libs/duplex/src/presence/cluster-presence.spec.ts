@@ -126,10 +126,24 @@ describe('ClusterPresence', () => {
     expect([a.presence.find('s1')?.session.id, a.presence.find('s2')?.session.id]).toEqual(['s1', 's2']);
   });
 
+  it("announces a turn's changes in one message, the latest state of each", async () => {
+    const [a, b] = await cluster('a', 'b');
+    b.open('s1', ['party']);
+    b.open('s2');
+    b.open('s3');
+    b.local.leave('s3');
+    await sleep(5);
+    const changes = a.received.filter((m) => m.type === 'presence-changes');
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ updated: [{ id: 's1', topics: ['party'] }, { id: 's2' }], gone: ['s3'] });
+    expect([a.presence.find('s1')?.nodeId, a.presence.find('s2')?.nodeId, a.presence.find('s3')]).toEqual(['b', 'b', undefined]);
+  });
+
   it('catches up from a snapshot after missing a change', async () => {
     const [a, b] = await cluster('a', 'b');
-    a.lose = (m) => m.type === 'session-update' && m.session.id === 'lost';
+    a.lose = (m) => m.type === 'presence-changes' && m.updated.some((s) => s.id === 'lost');
     b.open('lost', ['party']);
+    await sleep(1); // a turn of its own
     b.open('next');
     // The next change is out of step, so a asks b at once, well before a heartbeat.
     await sleep(5);
@@ -140,8 +154,9 @@ describe('ClusterPresence', () => {
 
   it('notices a lost last change from the next heartbeat', async () => {
     const [a, b] = await cluster('a', 'b');
-    a.lose = (m) => m.type === 'session-gone';
+    a.lose = (m) => m.type === 'presence-changes' && m.gone.length > 0;
     b.open('s');
+    await sleep(1);
     b.local.leave('s');
     await sleep(5);
     expect(a.presence.find('s')).toBeDefined();

@@ -85,8 +85,10 @@ export class ClusterPresence {
   private stopped = false;
   private readonly reaped = new RecentIds(REAPED_MEMORY);
   private readonly incarnation = randomUUID();
-  /** Changes of local sessions announced by this process. */
+  /** Changes of local sessions announced by this process (one per turn that had any). */
   private version = 0;
+  /** This turn's changes of local sessions, not yet announced: the latest state of each, null once it left. */
+  private readonly changes = new Map<string, PresenceSession | null>();
   private upSince = Date.now();
   private timer: NodeJS.Timeout | null = null;
 
@@ -116,6 +118,7 @@ export class ClusterPresence {
     if (this.timer) clearInterval(this.timer);
     for (const departed of this.departed.values()) clearTimeout(departed.reap);
     const last = this.snapshot(true);
+    this.changes.clear(); // the snapshot has them
     this.stopped = true;
     if (this.bus.connected) await this.bus.publish(BROADCAST, last).catch(() => undefined);
   }
@@ -134,14 +137,15 @@ export class ClusterPresence {
         }
         if (node.incarnation !== message.incarnation || node.version !== message.version) this.askSnapshot(message.nodeId, node);
         return;
-      case 'session-update':
-        // The session resumed on that node: our copy is stale, without ending it.
-        this.local.evict(message.session.id);
-        this.claim(message.session.id);
-        if (this.inStep(message.nodeId, node, message)) node.sessions.set(message.session.id, message.session);
-        return;
-      case 'session-gone':
-        if (this.inStep(message.nodeId, node, message)) node.sessions.delete(message.sessionId);
+      case 'presence-changes':
+        for (const session of message.updated) {
+          // The session resumed on that node: our copy is stale, without ending it.
+          this.local.evict(session.id);
+          this.claim(session.id);
+        }
+        if (!this.inStep(message.nodeId, node, message)) return;
+        for (const session of message.updated) node.sessions.set(session.id, session);
+        for (const sessionId of message.gone) node.sessions.delete(sessionId);
         return;
       case 'presence-snapshot':
         this.applySnapshot(message.nodeId, node, message);
@@ -153,13 +157,38 @@ export class ClusterPresence {
     }
   }
 
-  /** Tells the cluster about a change of a local session. Best effort: a receiver that misses it catches up from a snapshot. */
+  /**
+   * Tells the cluster about a change of a local session, with the turn's other
+   * changes. Best effort: a receiver that misses it catches up from a snapshot.
+   */
   announce(session: PresenceSession): void {
-    this.send(BROADCAST, { type: 'session-update', ...this.nextVersion(), session });
+    this.change(session.id, session);
   }
 
   private gone(sessionId: string): void {
-    this.send(BROADCAST, { type: 'session-gone', ...this.nextVersion(), sessionId });
+    this.change(sessionId, null);
+  }
+
+  /**
+   * A handshake announces a session up to three times (it opens, its token is
+   * confirmed, it joins a topic), and many handshakes share a turn: sent once
+   * per turn, the latest state of each, they cost one message.
+   */
+  private change(sessionId: string, session: PresenceSession | null): void {
+    if (this.changes.size === 0) setImmediate(() => this.flush());
+    this.changes.set(sessionId, session);
+  }
+
+  private flush(): void {
+    if (this.changes.size === 0) return;
+    const updated: PresenceSession[] = [];
+    const gone: string[] = [];
+    for (const [sessionId, session] of this.changes) {
+      if (session) updated.push(session);
+      else gone.push(sessionId);
+    }
+    this.changes.clear();
+    this.send(BROADCAST, { type: 'presence-changes', ...this.nextVersion(), updated, gone });
   }
 
   /**
