@@ -10,6 +10,8 @@ export interface CallbackMessage {
   args: unknown[];
   /** Topic fan-out skips this session (the caller, for "notify the others"). */
   exceptSessionId?: string;
+  /** A topic callback's publishing node, which delivered it to its own subscribers first: its copy from the broker is dropped. */
+  origin?: string;
   /** Present on request-reply callbacks: where and how to answer. */
   reply?: { nodeId: string; correlationId: string; timeoutMs: number };
   /** Present on a callback for one session, sent to the node that holds it. */

@@ -237,6 +237,27 @@ describe('CallbackRouter between nodes', () => {
     expect(b.reached.map(([, n]) => n)).toEqual([1, 2, 3, 4]); // 5 went straight to c
   });
 
+  it('delivers to a session on its own node at once, without the broker, requests included', async () => {
+    const [a] = await twoNodes();
+    const ann = await a.connect('ann');
+    void a.router.send('ann', { ...frame, args: [1] });
+    expect(ann.received).toEqual([{ args: [1], seq: 1 }]); // before any turn of the event loop
+    await expect(a.router.request('ann', frame, 1_000)).resolves.toBe('ann on a');
+    await settle();
+    expect(a.reached).toEqual([]);
+  });
+
+  it("delivers a topic callback to its own node's subscribers at once, and once: the broker's copy is dropped there", async () => {
+    const [a, b] = await twoNodes();
+    const here = await a.connect('here', undefined, 'party');
+    const there = await b.connect('there', undefined, 'party');
+    const published = a.router.publish('party', { ...frame, args: [1] });
+    expect(here.received).toHaveLength(1);
+    await published;
+    await settle();
+    expect([here.received.length, there.received.length]).toEqual([1, 1]);
+  });
+
   it('rejects the requests still waiting when the node closes', async () => {
     const [a, b] = await twoNodes();
     await b.connect('mute', () => new Promise(() => undefined));

@@ -53,7 +53,7 @@ export class CallbackRouter implements CallbackSender {
     private readonly outage = { waitMs: OUTAGE_WAIT_MS, retryDelayMs: 250 },
   ) {}
 
-  /** One-way: resolves once the bus took the message for the session's node. UNAVAILABLE if no node holds the session. */
+  /** One-way: resolves once the session (here) or the bus (for its node) took it. UNAVAILABLE if no node holds the session. */
   send(sessionId: string, frame: CallbackFrame): Promise<void> {
     const message: CallbackMessage & { id: string } = { type: 'callback', id: this.nextId(`session.${sessionId}`, frame), ...frame };
     return this.reported(frame, this.toSession(sessionId, message));
@@ -64,16 +64,34 @@ export class CallbackRouter implements CallbackSender {
     return this.reported(frame, this.requestOnce(sessionId, frame, timeoutMs));
   }
 
+  /**
+   * To the topic's subscribers on this node at once, and through the broker to
+   * those on other nodes. Delivered here only when the broker can take it too
+   * (or it waits for the broker, raised by a call): UNAVAILABLE means no
+   * subscriber got it.
+   */
   publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
-    const message: CallbackMessage = { type: 'callback', id: this.nextId(`topic.${topic}`, frame), ...frame, exceptSessionId };
+    const message: CallbackMessage = { type: 'callback', id: this.nextId(`topic.${topic}`, frame), ...frame, exceptSessionId, origin: this.bus.nodeId };
+    if (this.bus.connected || isDerivedId(message.id!)) this.receive(message, topic);
     return this.reported(frame, this.deliver(topicAddress(topic), message, false));
   }
 
-  /** To the session's node; its routes learn where it went. */
-  private async toSession(sessionId: string, message: CallbackMessage & { id: string }): Promise<void> {
-    const nodeId = await this.routes.nodeOf(sessionId);
-    if (nodeId === undefined) throw new DuplexError('UNAVAILABLE', `no node holds session ${sessionId}`);
+  /** To the session's node (here: at once, without the broker); its routes learn where it went. */
+  private toSession(sessionId: string, message: CallbackMessage & { id: string }): Promise<void> {
+    const nodeId = this.routes.known(sessionId);
     message.to = { sessionId, from: this.bus.nodeId, hops: 0 };
+    if (nodeId === this.bus.nodeId) {
+      this.receive(message);
+      return Promise.resolve();
+    }
+    if (nodeId !== undefined) return this.toNode(nodeId, sessionId, message);
+    return this.routes.locate(sessionId).then((found) => {
+      if (found === undefined) throw new DuplexError('UNAVAILABLE', `no node holds session ${sessionId}`);
+      return found === this.bus.nodeId ? this.receive(message) : this.toNode(found, sessionId, message);
+    });
+  }
+
+  private async toNode(nodeId: string, sessionId: string, message: CallbackMessage & { id: string }): Promise<void> {
     this.routes.sent(sessionId, nodeId, message.id);
     try {
       await this.deliver(nodeAddress(nodeId), message, true);
@@ -154,10 +172,16 @@ export class CallbackRouter implements CallbackSender {
   /** Everything the bus delivers to this node comes through here. */
   handle(message: CallbackMessage | ReplyMessage, address: BusAddress): void {
     if (message.type === 'reply') return this.settle(message);
+    if (address.kind === 'topic' && message.origin === this.bus.nodeId) return; // delivered here when published
+    this.receive(message, address.kind === 'topic' ? address.topic : undefined);
+  }
+
+  /** A callback for this node's sessions, from the broker or raised here: for the topic's subscribers, or for one session. */
+  private receive(message: CallbackMessage, topic?: string): void {
     if (message.id !== undefined && isDerivedId(message.id) && this.delivered.seen(message.id)) return; // raised again by a rerun
-    if (address.kind === 'topic') {
+    if (topic !== undefined) {
       const frame: HeldFrame = { service: message.service, method: message.method, args: message.args, id: message.id };
-      for (const sessionId of this.subscriptions.local(address.topic)) {
+      for (const sessionId of this.subscriptions.local(topic)) {
         if (sessionId !== message.exceptSessionId) this.sessions.get(sessionId)?.send(frame);
       }
       return;
@@ -205,6 +229,7 @@ export class CallbackRouter implements CallbackSender {
     const reply: ReplyMessage = ack.ok
       ? { type: 'reply', correlationId, ok: true, result: ack.result }
       : { type: 'reply', correlationId, ok: false, error: ack.error };
+    if (nodeId === this.bus.nodeId) return this.settle(reply);
     this.bus.publish(nodeAddress(nodeId), reply).catch((error: unknown) => {
       // The origin times the callback out; nothing more can be done here.
       this.logger.warn(`reply to ${nodeId} lost: ${(error as Error).message}`);

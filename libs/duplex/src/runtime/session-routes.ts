@@ -32,9 +32,9 @@ interface Route {
 /**
  * The node a callback for one session goes to. A session is not a broker
  * address (connecting costs no binding): its callbacks go to its node's own
- * address, found here, first to last, as this node itself, the node this
- * sender last sent the session's callbacks to, the node presence names, or
- * the one a locate finds. A node that gets a callback for a session it
+ * address, found here, first to last, as this node itself (then delivered
+ * without the broker), the node this sender last sent the session's
+ * callbacks to, the node presence names, or the one a locate finds. A node that gets a callback for a session it
  * handed over passes it on and says so (SessionMovedMessage); the sender
  * keeps sending to the old node until that word covers the last callback it
  * sent there, so a later callback never overtakes one being passed on: one
@@ -52,14 +52,19 @@ export class SessionRoutes {
     @Inject(ClusterPresence) private readonly directory: SessionDirectory | null,
   ) {}
 
-  /** The node holding the session; undefined if none does, as far as this node can tell. */
-  async nodeOf(sessionId: string): Promise<string | undefined> {
+  /** The node holding the session as this node knows without asking; undefined if it does not know. */
+  known(sessionId: string): string | undefined {
     if (this.sessions.get(sessionId)) return this.bus.nodeId;
     const route = this.routes.get(sessionId);
-    if (!this.directory) return route?.nodeId ?? (await this.locator.locate(sessionId))?.nodeId;
+    if (!this.directory) return route?.nodeId;
     const found = this.directory.find(sessionId);
-    if (!found) return (await this.locator.locate(sessionId))?.nodeId;
+    if (!found) return undefined;
     return route && this.directory.isLive(route.nodeId) ? route.nodeId : found.nodeId;
+  }
+
+  /** The node holding a session this node does not know of, asking every node; undefined if none does. */
+  async locate(sessionId: string): Promise<string | undefined> {
+    return (await this.locator.locate(sessionId))?.nodeId;
   }
 
   /** Where a callback that reached this node for a session it does not hold goes next: where it moved to, or where presence says it lives. */
