@@ -12,10 +12,11 @@ import { cpus } from 'node:os';
 import { REAPER_QUEUE, removeTopology } from '@nest-duplex/server/internal';
 import { renderChart } from './chart';
 import { connectionRate, type ConnectionOptions } from './connections';
+import { interestRouting, type InterestOptions, type InterestResult } from './interest';
 import type { ConnectorReport } from './connector';
 import { cpuPerDelivery, CpuOptions, CpuResult } from './cpu';
 import { fanoutRamp, FanoutResult, RampOptions } from './fanout';
-import { crossNodeLatency, LatencyRates, LatencyResult, rawLatency } from './latency';
+import { crossNodeLatency, LatencyRates, LatencyResult, rawLatency, sameNodeLatency } from './latency';
 import { memoryPerConnection, MemoryResult } from './memory';
 import { stopAll } from './processes';
 import { runBench } from './run-bench';
@@ -34,6 +35,7 @@ const RAMP: RampOptions = { subscribers: 1_000, groups: 2, startRate: 5, factor:
 const IDLE_CONNECTIONS = 2_000;
 const CPU: CpuOptions = { subscribers: [60, 600], rate: 100, durationMs: 4_000, rounds: 3 };
 const CONNECTIONS: ConnectionOptions = { clients: 2_000, concurrency: 50, topics: 20 };
+const INTEREST: InterestOptions = { nodes: 6, topicsPerNode: 100, rate: 500, durationMs: 4_000 };
 
 interface Results {
   latency: { duplex: LatencyResult; amqp: LatencyResult; socketio: LatencyResult; redis: LatencyResult };
@@ -42,6 +44,8 @@ interface Results {
   memory: { duplex: MemoryResult; socketio: MemoryResult };
   scaling: FanoutResult[];
   connections: { duplex: ConnectorReport; socketio: ConnectorReport };
+  sameNode: { duplex: LatencyResult; socketio: LatencyResult };
+  interest: { duplex: InterestResult; socketio: InterestResult; sharded: InterestResult };
 }
 
 async function reachable(): Promise<void> {
@@ -87,11 +91,28 @@ async function run(): Promise<Results> {
     duplex: await connectionRate('duplex', env, CONNECTIONS),
     socketio: await connectionRate('socketio', env, CONNECTIONS),
   };
-  return { latency, fanout, cpu, memory, scaling, connections };
+  step(`same-node latency: publisher and ${RATES.subscribers} subscribers on one node; Socket.IO bare (no adapter)`);
+  const sameNode = {
+    duplex: await sameNodeLatency('duplex', env, RATES),
+    socketio: await sameNodeLatency('socketio', env, RATES),
+  };
+  const { nodes, topicsPerNode, rate } = INTEREST;
+  step(`interest routing: ${nodes} nodes × ${topicsPerNode} topics, one subscriber each on its topic's node, ${rate} publishes/s to random topics`);
+  const interest = {
+    duplex: await interestRouting('duplex', env, INTEREST),
+    socketio: await interestRouting('socketio', env, INTEREST),
+    sharded: await interestRouting('socketio', env, INTEREST, 'sharded'),
+  };
+  return { latency, fanout, cpu, memory, scaling, connections, sameNode, interest };
 }
 
 function rows(results: Results): Row[] {
-  const { latency, fanout, cpu, memory, scaling, connections } = results;
+  const { latency, fanout, cpu, memory, scaling, connections, sameNode, interest } = results;
+  const sameNodeRows = (['light', 'heavy'] as const).flatMap((load) =>
+    (['p50', 'p99'] as const).map(
+      (q): Row => ({ figure: `same-node latency ${load} (${RATES[load]}/s) ${q}, ms (Socket.IO: bare)`, duplex: sameNode.duplex[load][q], socketio: sameNode.socketio[load][q], better: 'lower' }),
+    ),
+  );
   const latencyRows = (['light', 'heavy'] as const).flatMap((load) =>
     (['p50', 'p99', 'max'] as const).map(
       (q): Row => ({
@@ -136,6 +157,19 @@ function rows(results: Results): Row[] {
     ...scaling.map((result): Row => ({ figure: `scaling: ${result.nodes} node${result.nodes > 1 ? 's' : ''}, deliveries/s`, duplex: result.sustainedPerSecond, better: 'higher' })),
     { figure: `connections/s, ${CONNECTIONS.clients} clients, connect + join`, duplex: connections.duplex.connectPerSecond, socketio: connections.socketio.connectPerSecond, better: 'higher' },
     { figure: 'resume storm on another node, clients/s (Socket.IO: reconnect + join)', duplex: connections.duplex.resumePerSecond, socketio: connections.socketio.resumePerSecond, better: 'higher' },
+    ...sameNodeRows,
+    {
+      figure: `interest routing, ${INTEREST.nodes} nodes × ${INTEREST.topicsPerNode} topics, CPU of all servers per delivery, µs`,
+      duplex: interest.duplex.serverMicros,
+      socketio: interest.socketio.serverMicros,
+      better: 'lower',
+    },
+    {
+      figure: `interest routing, as above, against Socket.IO's sharded Redis adapter, µs`,
+      duplex: interest.duplex.serverMicros,
+      socketio: interest.sharded.serverMicros,
+      better: 'lower',
+    },
   ];
 }
 
@@ -225,7 +259,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       seconds: round((Date.now() - started) / 1000),
       machine: { cpus: cpus().length, node: process.version },
-      settings: { payloadBytes: PAYLOAD_BYTES, latency: RATES, ramp: RAMP, cpu: CPU, idleConnections: IDLE_CONNECTIONS, connections: CONNECTIONS },
+      settings: { payloadBytes: PAYLOAD_BYTES, latency: RATES, ramp: RAMP, cpu: CPU, idleConnections: IDLE_CONNECTIONS, connections: CONNECTIONS, interest: INTEREST },
       summary,
       results,
     };

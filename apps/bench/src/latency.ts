@@ -1,5 +1,5 @@
-import { collect, drained } from './processes';
-import { pace } from './publisher';
+import { collect, drained, type SubscriberGroup } from './processes';
+import { pace, type Publisher } from './publisher';
 import { openRawHop, type RawTransport } from './raw-hop';
 import { Latency, summarize } from './stats';
 import { scenario } from './scenario';
@@ -45,19 +45,9 @@ export function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: Latency
     const [a, b] = cluster.servers;
     const group = await cluster.subscribers({ urls: [b.url], count: rates.subscribers, topic: 'bench' });
     const publisher = await cluster.publisher(a.url);
-    await group.reset(false);
-    const warmup = await pace(rates.heavy, rates.warmupMs, () => publisher.publish('bench'));
-    await drained([group], warmup.sent * rates.subscribers);
-    const result = {} as LatencyResult;
-    for (const load of ['light', 'heavy'] as const) {
-      await group.reset(true);
-      const { sent } = await pace(rates[load], rates.durationMs, () => publisher.publish('bench'));
-      const expected = sent * rates.subscribers;
-      await drained([group], expected);
-      const { samples } = await collect([group], true);
-      result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
+    const result = await underLoads(group, publisher, rates, async (load, sent) => {
       if (kind === 'duplex') result[load].hop = await deliveryLatency(b.url, sent);
-    }
+    });
     if (kind === 'duplex') {
       const raw = await openRawHop('amqp', env.amqpUrl, env.prefix);
       try {
@@ -75,6 +65,42 @@ export function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: Latency
     }
     return result;
   });
+}
+
+/**
+ * A client publishes to a topic whose subscribers are on its own node: no
+ * hop is needed, so this is what the system adds to one server's delivery.
+ * Socket.IO runs bare (one server, no adapter), the baseline a callback on
+ * the caller's own node is held to.
+ */
+export function sameNodeLatency(kind: SystemKind, env: BenchEnv, rates: LatencyRates): Promise<LatencyResult> {
+  return scenario({ kind, nodes: 1, env, adapter: 'none' }, async (cluster) => {
+    const group = await cluster.subscribers({ urls: cluster.urls, count: rates.subscribers, topic: 'bench' });
+    return underLoads(group, await cluster.publisher(), rates);
+  });
+}
+
+/** The warm-up, then the light and the heavy run: latency of every delivery, and how many never came. */
+async function underLoads(
+  group: SubscriberGroup,
+  publisher: Publisher,
+  rates: LatencyRates,
+  after?: (load: 'light' | 'heavy', sent: number) => Promise<void>,
+): Promise<LatencyResult> {
+  await group.reset(false);
+  const warmup = await pace(rates.heavy, rates.warmupMs, () => publisher.publish('bench'));
+  await drained([group], warmup.sent * rates.subscribers);
+  const result = {} as LatencyResult;
+  for (const load of ['light', 'heavy'] as const) {
+    await group.reset(true);
+    const { sent } = await pace(rates[load], rates.durationMs, () => publisher.publish('bench'));
+    const expected = sent * rates.subscribers;
+    await drained([group], expected);
+    const { samples } = await collect([group], true);
+    result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
+    await after?.(load, sent);
+  }
+  return result;
 }
 
 /** A raw hop of one transport (see raw-hop.ts), after the same warm-up as the systems get. */

@@ -30,7 +30,7 @@ async function liveKiB(server: ServerProcess): Promise<number> {
 
 /** Memory a server gains per idle connected client (this project: one session each). */
 export function memoryPerConnection(kind: SystemKind, env: BenchEnv, connections: number): Promise<MemoryResult> {
-  return scenario({ kind, nodes: 1, env, bare: true }, async (cluster) => {
+  return scenario({ kind, nodes: 1, env, adapter: 'none' }, async (cluster) => {
     const [server] = cluster.servers;
     await settle(1_500);
     const idleKiB = rssKiB(server.pid);

@@ -43,7 +43,7 @@ export interface SlowConsumerResult {
  * the stalled ones shows in its resident memory.
  */
 export function slowConsumers(kind: SystemKind, env: BenchEnv, options: SlowConsumerOptions): Promise<SlowConsumerResult> {
-  return scenario({ kind, nodes: 1, env, bare: true }, async (cluster) => {
+  return scenario({ kind, nodes: 1, env, adapter: 'none' }, async (cluster) => {
     const [server] = cluster.servers;
     const topic = 'pressure';
     const healthy = await cluster.subscribers({ urls: [server.url], count: options.healthy, topic });
@@ -85,7 +85,7 @@ export interface FloodResult {
 
 /** One client fires `count` calls at once; another keeps making one call every 10 ms. */
 export function flood(kind: SystemKind, env: BenchEnv, count: number): Promise<FloodResult> {
-  return scenario({ kind, nodes: 1, env, bare: true }, async (cluster) => {
+  return scenario({ kind, nodes: 1, env, adapter: 'none' }, async (cluster) => {
     const [server] = cluster.servers;
     const child = fork(join(__dirname, 'flooder.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     try {

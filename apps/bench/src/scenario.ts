@@ -1,7 +1,7 @@
 import { type ServerProcess, SubscriberGroup } from './processes';
 import { connectPublisher, type Publisher } from './publisher';
 import type { SubscriberRequest, SystemKind } from './subscribers';
-import { type BenchEnv, startCluster, stopCluster } from './systems';
+import { type BenchEnv, type SocketIoAdapter, startCluster, stopCluster } from './systems';
 
 type GroupRequest = Omit<Extract<SubscriberRequest, { type: 'connect' }>, 'type' | 'kind'>;
 
@@ -47,13 +47,13 @@ export interface ScenarioSetup {
   kind: SystemKind;
   nodes: number;
   env: BenchEnv;
-  /** Socket.IO without the Redis adapter (one server alone). */
-  bare?: boolean;
+  /** How Socket.IO's servers are joined; default the classic Redis adapter. */
+  adapter?: SocketIoAdapter;
 }
 
 /** Starts the servers, runs `body` on them, and stops everything it started. */
-export async function scenario<T>({ kind, nodes, env, bare = false }: ScenarioSetup, body: (scenario: Scenario) => Promise<T>): Promise<T> {
-  const running = new Scenario(kind, await startCluster(kind, nodes, env, bare));
+export async function scenario<T>({ kind, nodes, env, adapter }: ScenarioSetup, body: (scenario: Scenario) => Promise<T>): Promise<T> {
+  const running = new Scenario(kind, await startCluster(kind, nodes, env, adapter));
   try {
     return await body(running);
   } finally {

@@ -22,7 +22,8 @@ export type ConsumerKind = SystemKind | RawTransport;
 
 export type SubscriberRequest =
   /** `stall`: once subscribed, the clients stop reading their sockets (slow consumers that never catch up). */
-  | { type: 'connect'; kind: ConsumerKind; urls: string[]; count: number; topic?: string; stall?: boolean }
+  /** `topics`: client k joins `topics[k % topics.length]`, in place of one `topic` for all. */
+  | { type: 'connect'; kind: ConsumerKind; urls: string[]; count: number; topic?: string; topics?: string[]; stall?: boolean }
   | { type: 'reset'; keepSamples: boolean }
   | { type: 'report'; samples: boolean };
 
@@ -97,7 +98,8 @@ async function connect(request: Extract<SubscriberRequest, { type: 'connect' }>)
   const one = SUBSCRIBE[request.kind];
   // A few at a time: a thousand handshakes at once would measure the accept queue, not the system.
   for (let i = 0; i < request.count; i += 20) {
-    const batch = Array.from({ length: Math.min(20, request.count - i) }, (_, j) => one(request.urls[(i + j) % request.urls.length], request.topic, request.stall));
+    const topic = (k: number) => (request.topics ? request.topics[k % request.topics.length] : request.topic);
+    const batch = Array.from({ length: Math.min(20, request.count - i) }, (_, j) => one(request.urls[(i + j) % request.urls.length], topic(i + j), request.stall));
     await Promise.all(batch);
   }
 }

@@ -1,9 +1,11 @@
 /**
  * The baseline users compare us with: a bare Socket.IO server, with the Redis
- * adapter when REDIS_URL is set. `join` puts the socket in a room; `publish`
- * broadcasts to the room on every server.
+ * adapter when REDIS_URL is set (the classic one, where every server gets
+ * every broadcast; the sharded one, a channel per room, with REDIS_SHARDED=1).
+ * `join` puts the socket in a room; `publish` broadcasts to the room on
+ * every server.
  */
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import Redis from 'ioredis';
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
@@ -22,7 +24,12 @@ const io = new Server(http, { transports: ['websocket'] });
 if (process.env.REDIS_URL) {
   const pub = new Redis(process.env.REDIS_URL);
   const sub = pub.duplicate();
-  io.adapter(createAdapter(pub, sub, { key: process.env.REDIS_KEY ?? 'socket.io' }));
+  const key = process.env.REDIS_KEY ?? 'socket.io';
+  io.adapter(
+    process.env.REDIS_SHARDED === '1'
+      ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: 'dynamic' })
+      : createAdapter(pub, sub, { key }),
+  );
 }
 
 io.on('connection', (socket) => {

@@ -1,0 +1,53 @@
+import { cpuMs, drained } from './processes';
+import { pace } from './publisher';
+import { scenario } from './scenario';
+import { round } from './stats';
+import type { BenchEnv, SocketIoAdapter } from './systems';
+import type { SystemKind } from './subscribers';
+
+export interface InterestOptions {
+  nodes: number;
+  /** Topics per node; each topic's subscribers are all on one node. */
+  topicsPerNode: number;
+  /** Publishes per second, each to a topic chosen at random. */
+  rate: number;
+  durationMs: number;
+}
+
+export interface InterestResult {
+  deliveries: number;
+  /** CPU of every server together per delivered callback, µs. */
+  serverMicros: number;
+  /** The same, by node: the publisher's node first. */
+  perNode: number[];
+}
+
+/**
+ * Many nodes, many topics, each topic's subscribers on one node, publishes
+ * to every topic from one client: what routing by interest buys. A node of
+ * this project receives only what it delivers; a Socket.IO server with the
+ * classic Redis adapter receives every broadcast of the cluster and looks
+ * for local members of its room; with the sharded adapter (a Redis channel
+ * per room), only what it delivers.
+ */
+export function interestRouting(kind: SystemKind, env: BenchEnv, options: InterestOptions, adapter?: SocketIoAdapter): Promise<InterestResult> {
+  return scenario({ kind, nodes: options.nodes, env, adapter }, async (cluster) => {
+    const topics = cluster.servers.map((_, n) => Array.from({ length: options.topicsPerNode }, (_, t) => `n${n}-t${t}`));
+    const groups = [];
+    for (const [n, server] of cluster.servers.entries()) {
+      groups.push(await cluster.subscribers({ urls: [server.url], count: options.topicsPerNode, topics: topics[n] }));
+    }
+    const all = topics.flat();
+    const publisher = await cluster.publisher();
+    const publish = () => publisher.publish(all[Math.floor(Math.random() * all.length)]);
+    // A warm-up second: neither system measured compiling its hot path.
+    const warmup = await pace(options.rate, 1_000, publish);
+    await drained(groups, warmup.sent, 10_000);
+    await Promise.all(groups.map((group) => group.reset(false)));
+    const before = cluster.servers.map((server) => cpuMs(server.pid));
+    const { sent } = await pace(options.rate, options.durationMs, publish);
+    const { delivered } = await drained(groups, sent, 10_000);
+    const perNode = cluster.servers.map((server, i) => round(((cpuMs(server.pid) - before[i]) * 1000) / delivered));
+    return { deliveries: delivered, serverMicros: round(perNode.reduce((sum, micros) => sum + micros, 0)), perNode };
+  });
+}
