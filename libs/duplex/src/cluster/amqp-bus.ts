@@ -31,6 +31,10 @@ const SENT_AT = 'x-sent-at';
 
 /** Deliveries a node may hold unacknowledged: what the broker redelivers after a lost connection. */
 const PREFETCH = 1_000;
+/** Deliveries acked together: at once past this many (well under PREFETCH, so the broker never waits on acks)... */
+const ACK_BATCH = 100;
+/** ...or this long after the first of them. */
+const ACK_DELAY_MS = 20;
 const DEFAULT_INBOX_TTL_MS = 60_000;
 
 /** An idle job queue (no consumer, no use) is deleted by the broker after this long. */
@@ -77,8 +81,10 @@ export class AmqpBus implements Bus {
   private lostInOutage = false;
   /** Interests changed while there was no consumer channel: the inbox's bindings catch up when there is one. */
   private readonly unsynced = new Set<string>();
-  /** The newest delivery not yet acknowledged, acked (with all before it) once per event-loop turn. */
+  /** The newest delivery not yet acknowledged, acked with all before it (see acknowledge). */
   private unacked: { channel: Channel; message: ConsumeMessage } | null = null;
+  private unackedCount = 0;
+  private ackTimer: NodeJS.Timeout | null = null;
   /** Callback ids delivered lately: a delivery the broker repeats after a lost connection is dropped. */
   private readonly delivered = new RecentIds(2 * PREFETCH);
   /**
@@ -298,22 +304,33 @@ export class AmqpBus implements Bus {
   }
 
   /**
-   * Acked after it is handled (this turn), all of a turn's deliveries in one
-   * frame: what a lost connection had not acked is delivered again, not lost.
+   * Acked after it is handled, many deliveries in one frame: at most
+   * ACK_DELAY_MS after the first not yet acked, or at once past ACK_BATCH.
+   * An ack is a write to the broker's socket, and a node receiving a trickle
+   * (a topic or two of many) would otherwise write one per delivery, which
+   * cost it more than the delivery itself. What a lost connection had not
+   * acked is delivered again and dropped by id, not lost.
    */
   private acknowledge(channel: Channel, message: ConsumeMessage): void {
-    const first = this.unacked === null;
     this.unacked = { channel, message };
-    if (!first) return;
-    setImmediate(() => {
-      const last = this.unacked;
-      this.unacked = null;
-      try {
-        last?.channel.ack(last.message, true);
-      } catch {
-        // The channel closed with its connection: the broker delivers these again.
-      }
-    });
+    if (++this.unackedCount >= ACK_BATCH) return this.flushAcks();
+    if (!this.ackTimer) {
+      this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
+      this.ackTimer.unref();
+    }
+  }
+
+  private flushAcks(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    const last = this.unacked;
+    this.unacked = null;
+    this.unackedCount = 0;
+    try {
+      last?.channel.ack(last.message, true);
+    } catch {
+      // The channel closed with its connection: the broker delivers these again.
+    }
   }
 
   private decode(message: ConsumeMessage): BusMessage | null {
