@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { REAPER_QUEUE, removeTopology } from '@nest-duplex/server/internal';
 import { renderChart } from './chart';
-import { connectionRate, type ConnectionOptions } from './connections';
+import { connectionRate, type ConnectionOptions, type ConnectionResult } from './connections';
 import { interestRouting, type InterestOptions, type InterestResult } from './interest';
 import type { ConnectorReport } from './connector';
 import { cpuPerDelivery, CpuOptions, CpuResult } from './cpu';
@@ -43,7 +43,7 @@ interface Results {
   cpu: { duplex: CpuResult; socketio: CpuResult };
   memory: { duplex: MemoryResult; socketio: MemoryResult };
   scaling: FanoutResult[];
-  connections: { duplex: ConnectorReport; socketio: ConnectorReport };
+  connections: { duplex: ConnectionResult; socketio: ConnectionResult };
   sameNode: { duplex: LatencyResult; socketio: LatencyResult };
   interest: { duplex: InterestResult; socketio: InterestResult; sharded: InterestResult };
 }
@@ -157,6 +157,7 @@ function rows(results: Results): Row[] {
     ...scaling.map((result): Row => ({ figure: `scaling: ${result.nodes} node${result.nodes > 1 ? 's' : ''}, deliveries/s`, duplex: result.sustainedPerSecond, better: 'higher' })),
     { figure: `connections/s, ${CONNECTIONS.clients} clients, connect + join`, duplex: connections.duplex.connectPerSecond, socketio: connections.socketio.connectPerSecond, better: 'higher' },
     { figure: 'resume storm on another node, clients/s (Socket.IO: reconnect + join)', duplex: connections.duplex.resumePerSecond, socketio: connections.socketio.resumePerSecond, better: 'higher' },
+    { figure: 'server CPU per handshake (connect or resume), µs', duplex: connections.duplex.serverMicros, socketio: connections.socketio.serverMicros, better: 'lower' },
     ...sameNodeRows,
     {
       figure: `interest routing, ${INTEREST.nodes} nodes × ${INTEREST.topicsPerNode} topics: CPU per delivery on a node that does not publish, µs`,
