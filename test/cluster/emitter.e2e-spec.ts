@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
+import { io, type Socket } from 'socket.io-client';
 import { DuplexClientProxy, DuplexEmitter, DuplexEmitterModule } from '@nest-duplex/server/emitter';
 import { echoContract } from '../../apps/demo/src/echo/echo.contract';
 import { seatBookingContract } from '../../apps/demo/src/seat-booking/seat-booking.contract';
@@ -55,6 +56,55 @@ describe('callbacks from a process that is not a node (DuplexEmitter)', () => {
     await eventually(() => bob.told.length === 1, 'bob to hear the worker');
     expect(bob.told).toEqual(['from the worker']);
     await expect(emitter.callbacks(echoContract).session('no-such-session').told('lost?')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it("follows one session as it moves between nodes: every callback once, in the emitter's order, nothing missed", async () => {
+    // A raw client, so the test decides when the transport drops and where it resumes.
+    const token = await signIn(nodes[0], 'ivy');
+    const heard: number[] = [];
+    let lastSeq = 0;
+    const open = (node: NodeProcess, auth: Record<string, unknown>) =>
+      new Promise<{ socket: Socket; frame: { session: string; sessionId: string; resumed: boolean; missed: number } }>((resolve) => {
+        const socket = io(node.url, { transports: ['websocket'], reconnection: false, auth });
+        socket.on('callback', (frame: { seq: number; method: string; args: [string] }) => {
+          if (frame.seq <= lastSeq) return; // a replay of what was heard
+          lastSeq = frame.seq;
+          heard.push(Number(frame.args[0]));
+        });
+        socket.once('session', (frame, kept: () => void) => {
+          kept();
+          resolve({ socket, frame });
+        });
+      });
+    let { socket, frame } = await open(nodes[0], { token });
+    const sessionId = frame.sessionId;
+    const frames = [frame];
+    const ivy = emitter.callbacks(echoContract).session(sessionId);
+    let next = 1;
+    const burst = () => Promise.all(Array.from({ length: 20 }, () => ivy.told(String(next++))));
+    try {
+      await burst();
+      // Bursts keep coming while the client drops its transport and resumes on the other node, then back.
+      for (const node of [nodes[1], nodes[0]]) {
+        const sending = burst();
+        socket.io.engine.close();
+        ({ socket, frame } = await open(node, { token, session: frame.session, lastSeq }));
+        frames.push(frame);
+        await sending;
+        await burst();
+      }
+      const sent = next - 1;
+      await eventually(() => heard.length >= sent, `ivy to hear all ${sent}`);
+      await settle();
+      expect(heard).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+      expect(frames.map((f) => [f.sessionId, f.resumed, f.missed])).toEqual([
+        [sessionId, false, 0],
+        [sessionId, true, 0],
+        [sessionId, true, 0],
+      ]);
+    } finally {
+      socket.close();
+    }
   });
 
   it('reaches every session of a user, on both nodes, each once and in order', async () => {

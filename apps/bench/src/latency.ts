@@ -45,8 +45,8 @@ export function crossNodeLatency(kind: SystemKind, env: BenchEnv, rates: Latency
     const [a, b] = cluster.servers;
     const group = await cluster.subscribers({ urls: [b.url], count: rates.subscribers, topic: 'bench' });
     const publisher = await cluster.publisher(a.url);
-    const result = await underLoads(group, publisher, rates, async (load, sent) => {
-      if (kind === 'duplex') result[load].hop = await deliveryLatency(b.url, sent);
+    const result = await underLoads(group, publisher, rates, async (measured, sent) => {
+      if (kind === 'duplex') measured.hop = await deliveryLatency(b.url, sent);
     });
     if (kind === 'duplex') {
       const raw = await openRawHop('amqp', env.amqpUrl, env.prefix);
@@ -85,7 +85,7 @@ async function underLoads(
   group: SubscriberGroup,
   publisher: Publisher,
   rates: LatencyRates,
-  after?: (load: 'light' | 'heavy', sent: number) => Promise<void>,
+  after?: (measured: LoadLatency, sent: number) => Promise<void>,
 ): Promise<LatencyResult> {
   await group.reset(false);
   const warmup = await pace(rates.heavy, rates.warmupMs, () => publisher.publish('bench'));
@@ -98,7 +98,7 @@ async function underLoads(
     await drained([group], expected);
     const { samples } = await collect([group], true);
     result[load] = { ...summarize(samples), deliveries: samples.length, lost: expected - samples.length };
-    await after?.(load, sent);
+    await after?.(result[load], sent);
   }
   return result;
 }
