@@ -60,6 +60,8 @@ interface RemoteNode {
 export const REAPER_QUEUE = 'reaper';
 /** Session ids remembered as reaped, to drop duplicate reap jobs. */
 const REAPED_MEMORY = 100_000;
+/** How long changes of local sessions gather before they are announced, together (a quarter heartbeat at most). */
+const ANNOUNCE_EVERY_MS = 20;
 /** Incarnations remembered as having left: each graceful stop of a node adds one. */
 const LEFT_MEMORY = 10_000;
 
@@ -85,9 +87,9 @@ export class ClusterPresence {
   private stopped = false;
   private readonly reaped = new RecentIds(REAPED_MEMORY);
   private readonly incarnation = randomUUID();
-  /** Changes of local sessions announced by this process (one per turn that had any). */
+  /** Changes of local sessions announced by this process (one per announcement, however many sessions it names). */
   private version = 0;
-  /** This turn's changes of local sessions, not yet announced: the latest state of each, null once it left. */
+  /** Changes of local sessions not yet announced: the latest state of each, null once it left. */
   private readonly changes = new Map<string, PresenceSession | null>();
   private upSince = Date.now();
   private timer: NodeJS.Timeout | null = null;
@@ -158,8 +160,8 @@ export class ClusterPresence {
   }
 
   /**
-   * Tells the cluster about a change of a local session, with the turn's other
-   * changes. Best effort: a receiver that misses it catches up from a snapshot.
+   * Tells the cluster about a change of a local session, with the other
+   * changes of the moment. Best effort: a receiver that misses it catches up from a snapshot.
    */
   announce(session: PresenceSession): void {
     this.change(session.id, session);
@@ -171,11 +173,15 @@ export class ClusterPresence {
 
   /**
    * A handshake announces a session up to three times (it opens, its token is
-   * confirmed, it joins a topic), and many handshakes share a turn: sent once
-   * per turn, the latest state of each, they cost one message.
+   * confirmed, it joins a topic), and handshakes come many at once when
+   * clients move: sent together ANNOUNCE_EVERY_MS after the first, the latest
+   * state of each, they cost one message to every node instead of one each.
+   * Presence is a cache that lags anyway; where lag matters (a session that
+   * moves, or is called back, before its node announced it), the node is
+   * asked (SessionLocator).
    */
   private change(sessionId: string, session: PresenceSession | null): void {
-    if (this.changes.size === 0) setImmediate(() => this.flush());
+    if (this.changes.size === 0) setTimeout(() => this.flush(), Math.min(ANNOUNCE_EVERY_MS, this.timing.heartbeatMs / 4));
     this.changes.set(sessionId, session);
   }
 
