@@ -161,7 +161,8 @@ export class ClusterPresence {
 
   /**
    * Tells the cluster about a change of a local session, with the other
-   * changes of the moment. Best effort: a receiver that misses it catches up from a snapshot.
+   * changes of the moment. Best effort: a receiver that misses it catches up
+   * from a snapshot.
    */
   announce(session: PresenceSession): void {
     this.change(session.id, session);

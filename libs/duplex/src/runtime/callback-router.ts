@@ -29,10 +29,10 @@ interface PendingReply {
 }
 
 /**
- * Moves callbacks between the services and the sessions, always through the
- * bus, so a session on this node and one on another are reached the same way.
- * A callback for one session goes to its node's address (SessionRoutes);
- * one for a topic to the topic's. Request-reply callbacks are answered to the
+ * Moves callbacks between the services and the sessions. A session or topic
+ * subscriber on this node gets its callback at once; the others through the
+ * bus: a callback for one session to its node's address (SessionRoutes), one
+ * for a topic to the topic's. Request-reply callbacks are answered to the
  * origin node, which owns the timeout.
  */
 export class CallbackRouter implements CallbackSender {
@@ -66,9 +66,10 @@ export class CallbackRouter implements CallbackSender {
 
   /**
    * To the topic's subscribers on this node at once, and through the broker to
-   * those on other nodes. Delivered here only when the broker can take it too
-   * (or it waits for the broker, raised by a call): UNAVAILABLE means no
-   * subscriber got it.
+   * those on other nodes. Delivered here only while the broker is connected
+   * (or when it waits for the broker, raised by a call), so a publish refused
+   * at once with UNAVAILABLE reached nobody; one the broker fails to confirm
+   * reached this node's subscribers.
    */
   publish(topic: string, frame: CallbackFrame, exceptSessionId?: string): Promise<void> {
     const message: CallbackMessage = { type: 'callback', id: this.nextId(`topic.${topic}`, frame), ...frame, exceptSessionId, origin: this.bus.nodeId };

@@ -34,11 +34,12 @@ interface Route {
  * address (connecting costs no binding): its callbacks go to its node's own
  * address, found here, first to last, as this node itself (then delivered
  * without the broker), the node this sender last sent the session's
- * callbacks to, the node presence names, or the one a locate finds. A node that gets a callback for a session it
- * handed over passes it on and says so (SessionMovedMessage); the sender
- * keeps sending to the old node until that word covers the last callback it
- * sent there, so a later callback never overtakes one being passed on: one
- * sender's callbacks reach a session in the order it sent them, across moves.
+ * callbacks to, the node presence names, or the one a locate finds. A node
+ * that gets a callback for a session it handed over passes it on and says so
+ * (SessionMovedMessage); the sender keeps sending to the old node until that
+ * word covers the last callback it sent there, so a later callback never
+ * overtakes one being passed on: one sender's callbacks reach a session in
+ * the order it sent them, across moves.
  */
 @Injectable()
 export class SessionRoutes {
@@ -69,8 +70,9 @@ export class SessionRoutes {
 
   /** Where a callback that reached this node for a session it does not hold goes next: where it moved to, or where presence says it lives. */
   onward(sessionId: string): string | undefined {
-    const next = this.sessions.movedTo(sessionId) ?? this.directory?.find(sessionId);
-    const nodeId = typeof next === 'string' ? next : next?.live ? next.nodeId : undefined;
+    const movedTo = this.sessions.movedTo(sessionId);
+    const found = movedTo === undefined ? this.directory?.find(sessionId) : undefined;
+    const nodeId = movedTo ?? (found?.live ? found.nodeId : undefined);
     return nodeId === this.bus.nodeId ? undefined : nodeId;
   }
 
