@@ -107,6 +107,17 @@ describe('callbacks from a process that is not a node (DuplexEmitter)', () => {
     }
   });
 
+  it('learns that a session it called back has ended: its next callbacks are UNAVAILABLE', async () => {
+    const jo = await guest(nodes[1], 'jo');
+    const callbacks = emitter.callbacks(echoContract).session(jo.sessionId);
+    await callbacks.told('hello');
+    await eventually(() => jo.told.length === 1, 'jo to hear the worker');
+    jo.client.close(); // on purpose: the session ends at once
+    // One already on its way when the session ended is dropped there, and the emitter told.
+    await eventually(async () => (await callbacks.told('still there?').then(() => 'ok', (e: { code?: string }) => e.code)) === 'UNAVAILABLE', 'a callback to the ended session to be UNAVAILABLE');
+    await expect(callbacks.told('really?')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
   it('reaches every session of a user, on both nodes, each once and in order', async () => {
     const ada = [await guest(nodes[0], 'ada'), await guest(nodes[1], 'ada')];
     const bob = await guest(nodes[0], 'bob');

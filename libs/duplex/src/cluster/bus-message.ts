@@ -30,14 +30,17 @@ export interface SessionRoute {
  * To a callback's sender, from the node it reached: the session had moved to
  * `nodeId`, and callback `id` was passed on there. The sender sends there
  * from then on, if `id` was the last it sent (so nothing it sent later can
- * overtake what is still being passed on).
+ * overtake what is still being passed on). `nodeId` null: the session is on
+ * no node this one knows of (it ended), and the callback was dropped; the
+ * sender looks for the session afresh next time, so its next callback to it
+ * is UNAVAILABLE.
  */
 export interface SessionMovedMessage {
   type: 'session-moved';
   sessionId: string;
   /** The node the callback reached, which passed it on. */
   from: string;
-  nodeId: string;
+  nodeId: string | null;
   id: string;
 }
 

@@ -107,14 +107,15 @@ class AnsweringConnection implements ClientConnection {
 async function cluster(...ids: string[]) {
   const broker = new MemoryBroker();
   const where = new Map<string, string>();
-  const node = async (id: string) => {
+  /** `presence: false`: an emitter's view, which asks instead. */
+  const node = async (id: string, { presence = true } = {}) => {
     const bus = new MemoryBus(id, broker);
     const subscriptions = new TopicSubscriptions(bus);
     const sessions = new Map<string, Session>();
     const moved = new Map<string, string>();
     const lookup = { get: (s: string) => sessions.get(s), movedTo: (s: string) => moved.get(s) };
     const locator = new SessionLocator(bus, { heartbeatTimeoutMs: 1_000 });
-    const routes = new SessionRoutes(bus, lookup, locator, directory(where));
+    const routes = new SessionRoutes(bus, lookup, locator, presence ? directory(where) : null);
     const router = new CallbackRouter(bus, subscriptions, lookup, routes, new NodeEvents());
     /** Session callbacks this node's bus received, by the session's id and the callback's first argument. */
     const reached: Array<[string, unknown]> = [];
@@ -123,7 +124,7 @@ async function cluster(...ids: string[]) {
       if (message.type === 'callback' || message.type === 'reply') router.handle(message, address);
       else if (message.type === 'session-moved') routes.moved(message);
       else if (message.type === 'session-located') locator.handle(message);
-      else if (message.type === 'session-locate') {
+      else if (message.type === 'session-locate' && presence) {
         const session = sessions.get(message.sessionId);
         void bus.publish(nodeAddress(message.nodeId), {
           type: 'session-located',
@@ -154,7 +155,7 @@ async function cluster(...ids: string[]) {
   };
   const nodes = [];
   for (const id of ids) nodes.push(await node(id));
-  return { nodes, where };
+  return { nodes, where, emitter: () => node('emitter', { presence: false }) };
 }
 
 describe('CallbackRouter between nodes', () => {
@@ -219,6 +220,19 @@ describe('CallbackRouter between nodes', () => {
     b.sessions.delete('ending'); // presence has not heard yet
     await expect(a.router.request('moving', frame, 1_000)).resolves.toBe('moving on c');
     await expect(a.router.request('ending', frame, 1_000)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: 'session ending ended' });
+  });
+
+  it('tells a sender that remembers where a session was that it ended there, so its next callback is UNAVAILABLE', async () => {
+    const { nodes: [, b], where, emitter } = await cluster('a', 'b');
+    const sender = await emitter();
+    const ann = await b.connect('ann');
+    await sender.router.send('ann', { ...frame, args: [1] }); // found by asking, then remembered
+    b.sessions.delete('ann');
+    where.delete('ann');
+    await sender.router.send('ann', { ...frame, args: [2] }); // on its way when it ended: dropped, and the sender told
+    await settle();
+    await expect(sender.router.send('ann', { ...frame, args: [3] })).rejects.toMatchObject({ code: 'UNAVAILABLE', message: 'no node holds session ann' });
+    expect(ann.received.map((r) => r.args[0])).toEqual([1]);
   });
 
   it("keeps one sender's callbacks in order across a move, then sends straight to the new node", async () => {

@@ -201,21 +201,24 @@ export class CallbackRouter implements CallbackSender {
     }
     const next = route.hops < MAX_HOPS ? this.routes.onward(route.sessionId) : undefined;
     if (next === undefined) {
-      // It ended between routing and delivery: the sender was told where it was; a request is answered.
+      // It ended between routing and delivery: a request is answered; the sender stops sending here.
       if (message.reply) this.answer(message, { ok: false, error: { code: 'UNAVAILABLE', message: `session ${route.sessionId} ended` } });
-      return;
+      return this.tellSender(message, route, null);
     }
     this.bus.publish(nodeAddress(next), { ...message, to: { ...route, hops: route.hops + 1 } }, { mandatory: true }).then(
-      () => {
-        if (message.id === undefined) return;
-        const moved: SessionMovedMessage = { type: 'session-moved', sessionId: route.sessionId, from: this.bus.nodeId, nodeId: next, id: message.id };
-        this.bus.publish(nodeAddress(route.from), moved).catch(() => undefined); // the sender keeps sending here, which still works
-      },
+      () => this.tellSender(message, route, next),
       (error: unknown) => {
         if (message.reply) this.answer(message, { ok: false, error: toDuplexError(error).toWire() });
         else this.logger.warn(`callback ${message.service}.${message.method} for session ${route.sessionId} could not be passed on to ${next}: ${(error as Error).message}`);
       },
     );
+  }
+
+  /** Where the session went (null: nowhere), so the sender's next callback goes there; best effort, as sending here still works. */
+  private tellSender(message: CallbackMessage, route: SessionRoute, nodeId: string | null): void {
+    if (message.id === undefined || route.from === this.bus.nodeId) return;
+    const moved: SessionMovedMessage = { type: 'session-moved', sessionId: route.sessionId, from: this.bus.nodeId, nodeId, id: message.id };
+    this.bus.publish(nodeAddress(route.from), moved).catch(() => undefined);
   }
 
   /** Rejects every pending request-reply callback: the node is going away. */

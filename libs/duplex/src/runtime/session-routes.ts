@@ -80,10 +80,12 @@ export class SessionRoutes {
     this.routes.set(sessionId, { nodeId, lastId: id });
   }
 
-  /** A node passed a callback on: send there from now on, if it was the last one sent. */
+  /** A node passed a callback on: send there from now on, if it was the last one sent. Or it had no such session: find it afresh. */
   moved(message: SessionMovedMessage): void {
     const route = this.routes.get(message.sessionId);
-    if (route && route.nodeId === message.from && route.lastId === message.id) this.routes.set(message.sessionId, { nodeId: message.nodeId, lastId: message.id });
+    if (!route || route.nodeId !== message.from) return;
+    if (message.nodeId === null) this.routes.delete(message.sessionId);
+    else if (route.lastId === message.id) this.routes.set(message.sessionId, { nodeId: message.nodeId, lastId: message.id });
   }
 
   /** Its node is gone: find it afresh next time. */
