@@ -61,6 +61,12 @@ export interface PresenceSession {
   attributes: Record<string, unknown>;
   /** Which resume tokens it accepts (Session.acceptsToken). */
   token: TokenState;
+  /**
+   * How many times it has moved between nodes. Of two nodes' copies, the one
+   * that moved more is the newer: an announcement the old node sent before a
+   * move reached the new one never makes the new one let the session go.
+   */
+  moves?: number;
 }
 
 /**
@@ -174,6 +180,8 @@ export interface HandedWindow {
   gapUnknown?: boolean;
   /** Its resume tokens as the old node knew them (it may have issued some presence has not heard of). */
   token: TokenState;
+  /** Its moves before the old node (PresenceSession.moves), which presence may not have heard yet. */
+  moves?: number;
 }
 
 /**

@@ -18,8 +18,8 @@ class ListedSessions extends EventEmitter<SessionEvents> implements LocalSession
     return this.list;
   }
 
-  evict(sessionId: string): void {
-    this.evicted.push(sessionId);
+  superseded(session: PresenceSession): void {
+    this.evicted.push(session.id);
   }
 
   /** The session left this node, as the registry tells it. */
@@ -267,7 +267,7 @@ describe('ClusterPresence', () => {
     expect(a.ended.sort()).toEqual(['leaving-late', 'polite']);
   });
 
-  it('evicts a local copy of a session that another node announces', async () => {
+  it('tells the local sessions of every session another node announces', async () => {
     const [a, b] = await cluster('a', 'b');
     b.presence.announce({ id: 'moved', identity: null, topics: [], attributes: {}, token: { generation: 1, confirmed: true } });
     await sleep(25);

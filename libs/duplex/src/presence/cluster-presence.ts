@@ -28,8 +28,8 @@ export interface PresenceTiming {
 export interface LocalSessions extends EventEmitter<SessionEvents> {
   /** Every local session as announced. */
   presence(): PresenceSession[];
-  /** A local copy of a session that resumed elsewhere: let it go without ending it. */
-  evict(sessionId: string): void;
+  /** Another node announces this session: a local copy older than that one (it resumed there) goes, without ending. */
+  superseded(session: PresenceSession): void;
 }
 
 /** Where a session that is not local lives: on a live node, or on one that is gone while its clients may still resume. */
@@ -141,8 +141,7 @@ export class ClusterPresence {
         return;
       case 'presence-changes':
         for (const session of message.updated) {
-          // The session resumed on that node: our copy is stale, without ending it.
-          this.local.evict(session.id);
+          this.local.superseded(session);
           this.claim(session.id);
         }
         if (!this.inStep(message.nodeId, node, message)) return;

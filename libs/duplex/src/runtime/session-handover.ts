@@ -115,7 +115,14 @@ export class SessionHandover {
       message.frames && message.lastSeq !== undefined && message.token
         ? {
             kind: 'handed',
-            window: { frames: message.frames, lastSeq: message.lastSeq, outcomes: message.outcomes ?? [], gapUnknown: message.gapUnknown, token: message.token },
+            window: {
+              frames: message.frames,
+              lastSeq: message.lastSeq,
+              outcomes: message.outcomes ?? [],
+              gapUnknown: message.gapUnknown,
+              token: message.token,
+              moves: message.moves,
+            },
           }
         : { kind: 'gone' };
     this.settle(message.correlationId, outcome);

@@ -132,6 +132,19 @@ describe('SessionRegistry', () => {
     expect(registry.handOver(session.id, 0, session.token.generation, 'node-c')).toBeNull();
   });
 
+  it('lets a copy go when another node announces a copy that moved more often, and only then', async () => {
+    const info = { id: 's-1', identity: null, topics: [], attributes: {}, token: { generation: 1, confirmed: true } };
+    const adopted = await registry.adopt({ ...info, moves: 2 }, 0); // its third node
+    expect(adopted.moves).toBe(3);
+    registry.superseded({ ...info, moves: 2 }); // what the node it came from said before the move
+    registry.superseded(info);
+    expect(registry.get('s-1')).toBe(adopted);
+    registry.superseded({ ...info, moves: 4 }); // it resumed on another node since
+    expect(registry.get('s-1')).toBeUndefined();
+    await sleep(5);
+    expect(endings).toEqual([]);
+  });
+
   it('runs no grace period while frozen: a stopping node leaves its sessions to be resumed elsewhere', async () => {
     const session = await registry.open(null);
     const connected = await registry.open(null);

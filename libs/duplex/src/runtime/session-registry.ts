@@ -84,6 +84,7 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
     const session = new Session(info.id, info.identity, this.limits.maxPendingCalls, this.limits.replayWindow, seenSeq);
     session.attributes = { ...info.attributes };
     session.token = info.token;
+    session.moves = (info.moves ?? 0) + 1;
     // Listed before the old node is asked, and holding what arrives until its window is in. No grace
     // period while it moves (asks may take their timeout): the handshake that moves it owns it.
     session.hold();
@@ -208,6 +209,12 @@ export class SessionRegistry extends EventEmitter<SessionEvents> implements Sess
       this.logger.error(`session ${session.id} end hook failed: ${(error as Error).stack}`);
     }
     await this.release(session);
+  }
+
+  /** Another node announces this session: if its copy moved more often than ours, it resumed there, and ours goes without ending. */
+  superseded(info: PresenceSession): void {
+    const local = this.sessions.get(info.id);
+    if (local && (info.moves ?? 0) > local.moves) this.evict(info.id);
   }
 
   /** The session resumed on another node: let it go here without ending it. */

@@ -37,6 +37,8 @@ export class Session implements SessionInfo {
   private gapUnknown = false;
   graceTimer: NodeJS.Timeout | null = null;
   ended = false;
+  /** How many times it moved between nodes before it came to this one (PresenceSession.moves). */
+  moves = 0;
   /** Its resume tokens: none issued until its first connection. */
   token: TokenState = { generation: 0, confirmed: true };
 
@@ -59,7 +61,7 @@ export class Session implements SessionInfo {
 
   /** What the rest of the cluster learns about this session. */
   presence(): PresenceSession {
-    return { id: this.id, identity: this.identity, topics: [...this.topics], attributes: this.attributes, token: this.token };
+    return { id: this.id, identity: this.identity, topics: [...this.topics], attributes: this.attributes, token: this.token, moves: this.moves };
   }
 
   /** Drops the connection without ending the session (it moved to another node): its client is told it was displaced. */
@@ -131,6 +133,7 @@ export class Session implements SessionInfo {
       lastSeq: Math.max(lastSeq, this.history.lastSeq),
       outcomes: this.outcomes.settled(),
       token: this.token,
+      moves: this.moves,
     };
     return this.gapUnknown ? { ...window, gapUnknown: true } : window;
   }
@@ -155,6 +158,8 @@ export class Session implements SessionInfo {
     if (handed) this.outcomes.seed(handed.outcomes);
     // The old node's word on its tokens is the latest: presence may not have heard of the last it issued.
     if (handed && handed.token.generation >= this.token.generation) this.token = handed.token;
+    // Likewise its count of moves: one more than the old node's copy had.
+    if (handed?.moves !== undefined) this.moves = Math.max(this.moves, handed.moves + 1);
     const held = this.held ?? [];
     this.held = null;
     for (const frame of held) if (frame.id === undefined || !seen.has(frame.id)) this.send(frame);
