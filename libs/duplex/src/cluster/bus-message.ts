@@ -103,7 +103,8 @@ export interface HeartbeatMessage extends PresenceVersion {
 }
 
 /**
- * The changes of a node's sessions over a few milliseconds, as one version: sessions that opened, moved to it or changed (topics, attributes,
+ * The changes of a node's sessions in one turn of its event loop, as one
+ * version: sessions that opened, moved to it or changed (topics, attributes,
  * token), and sessions that left it.
  */
 export interface PresenceChangesMessage extends PresenceVersion {

@@ -60,8 +60,6 @@ interface RemoteNode {
 export const REAPER_QUEUE = 'reaper';
 /** Session ids remembered as reaped, to drop duplicate reap jobs. */
 const REAPED_MEMORY = 100_000;
-/** How long changes of local sessions gather before they are announced, together (a quarter heartbeat at most). */
-const ANNOUNCE_EVERY_MS = 20;
 /** Incarnations remembered as having left: each graceful stop of a node adds one. */
 const LEFT_MEMORY = 10_000;
 
@@ -174,14 +172,13 @@ export class ClusterPresence {
   /**
    * A handshake announces a session up to three times (it opens, its token is
    * confirmed, it joins a topic), and handshakes come many at once when
-   * clients move: sent together ANNOUNCE_EVERY_MS after the first, the latest
-   * state of each, they cost one message to every node instead of one each.
-   * Presence is a cache that lags anyway; where lag matters (a session that
-   * moves, or is called back, before its node announced it), the node is
-   * asked (SessionLocator).
+   * clients move: sent once per turn of the event loop, the latest state of
+   * each, they cost one message to every node instead of one each. Not held
+   * longer: what a node announces is what the survivors end its sessions
+   * with (the end hooks' attributes) if it is killed the next moment.
    */
   private change(sessionId: string, session: PresenceSession | null): void {
-    if (this.changes.size === 0) setTimeout(() => this.flush(), Math.min(ANNOUNCE_EVERY_MS, this.timing.heartbeatMs / 4));
+    if (this.changes.size === 0) setImmediate(() => this.flush());
     this.changes.set(sessionId, session);
   }
 
