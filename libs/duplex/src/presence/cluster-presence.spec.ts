@@ -126,13 +126,13 @@ describe('ClusterPresence', () => {
     expect([a.presence.find('s1')?.session.id, a.presence.find('s2')?.session.id]).toEqual(['s1', 's2']);
   });
 
-  it('announces the changes of a moment in one message, the latest state of each', async () => {
+  it("announces a turn's changes in one message, the latest state of each", async () => {
     const [a, b] = await cluster('a', 'b');
     b.open('s1', ['party']);
     b.open('s2');
     b.open('s3');
     b.local.leave('s3');
-    await sleep(20);
+    await sleep(5);
     const changes = a.received.filter((m) => m.type === 'presence-changes');
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({ updated: [{ id: 's1', topics: ['party'] }, { id: 's2' }], gone: ['s3'] });
@@ -143,10 +143,10 @@ describe('ClusterPresence', () => {
     const [a, b] = await cluster('a', 'b');
     a.lose = (m) => m.type === 'presence-changes' && m.updated.some((s) => s.id === 'lost');
     b.open('lost', ['party']);
-    await sleep(15); // an announcement of its own
+    await sleep(1); // a turn of its own
     b.open('next');
     // The next change is out of step, so a asks b at once, well before a heartbeat.
-    await sleep(20);
+    await sleep(5);
     expect(a.received.filter((m) => m.type === 'presence-snapshot')).toHaveLength(1);
     expect(a.presence.find('next')).toBeDefined();
     expect(a.presence.remoteMembers('party').map((s) => s.id)).toEqual(['lost']);
@@ -156,9 +156,9 @@ describe('ClusterPresence', () => {
     const [a, b] = await cluster('a', 'b');
     a.lose = (m) => m.type === 'presence-changes' && m.gone.length > 0;
     b.open('s');
-    await sleep(15);
+    await sleep(1);
     b.local.leave('s');
-    await sleep(20);
+    await sleep(5);
     expect(a.presence.find('s')).toBeDefined();
     await sleep(timing.heartbeatMs * 3);
     expect(a.presence.find('s')).toBeUndefined();
@@ -251,7 +251,7 @@ describe('ClusterPresence', () => {
     const broker = b.broker;
     await b.presence.stop();
     b.presence.announce({ id: 'leaving-late', identity: null, topics: [], attributes: {}, token: { generation: 1, confirmed: true } }); // an end hook, after the last word
-    await sleep(25);
+    await sleep(10);
     const last = a.received.findLast((m) => m.type === 'presence-snapshot');
     expect(last).toMatchObject({ nodeId: 'b', leaving: true });
     expect(a.received.filter((m) => m.nodeId === 'b').at(-1)).toBe(last);
@@ -259,7 +259,7 @@ describe('ClusterPresence', () => {
     const ghost = new MemoryBus('ghost', broker);
     await ghost.start(() => undefined);
     await ghost.publish({ kind: 'broadcast' }, { ...(last as PresenceMessage & { version: number; incarnation: string }), type: 'heartbeat' });
-    await sleep(25);
+    await sleep(10);
     await b.bus.close();
     await ghost.close();
     expect(a.presence.liveNodes()).toEqual(['a']);
@@ -270,7 +270,7 @@ describe('ClusterPresence', () => {
   it('tells the local sessions of every session another node announces', async () => {
     const [a, b] = await cluster('a', 'b');
     b.presence.announce({ id: 'moved', identity: null, topics: [], attributes: {}, token: { generation: 1, confirmed: true } });
-    await sleep(25);
+    await sleep(10);
     expect(a.local.evicted).toEqual(['moved']);
   });
 });
