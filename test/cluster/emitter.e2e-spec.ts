@@ -3,11 +3,11 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import { DuplexClientProxy, DuplexEmitter, DuplexEmitterModule } from '@nest-duplex/server/emitter';
 import { echoContract } from '../../apps/demo/src/echo/echo.contract';
 import { seatBookingContract } from '../../apps/demo/src/seat-booking/seat-booking.contract';
-import { Clients, eventually, settle } from '../support/clients';
+import { Clients, eventually, sessionFrame, settle } from '../support/clients';
 import { removeTopology, startClusterNode, suitePrefix } from '../support/cluster';
 import type { NodeProcess } from '../support/node-process';
 
@@ -63,19 +63,15 @@ describe('callbacks from a process that is not a node (DuplexEmitter)', () => {
     const token = await signIn(nodes[0], 'ivy');
     const heard: number[] = [];
     let lastSeq = 0;
-    const open = (node: NodeProcess, auth: Record<string, unknown>) =>
-      new Promise<{ socket: Socket; frame: { session: string; sessionId: string; resumed: boolean; missed: number } }>((resolve) => {
-        const socket = io(node.url, { transports: ['websocket'], reconnection: false, auth });
-        socket.on('callback', (frame: { seq: number; method: string; args: [string] }) => {
-          if (frame.seq <= lastSeq) return; // a replay of what was heard
-          lastSeq = frame.seq;
-          heard.push(Number(frame.args[0]));
-        });
-        socket.once('session', (frame, kept: () => void) => {
-          kept();
-          resolve({ socket, frame });
-        });
+    const open = async (node: NodeProcess, auth: Record<string, unknown>) => {
+      const socket = io(node.url, { transports: ['websocket'], reconnection: false, auth });
+      socket.on('callback', (frame: { seq: number; method: string; args: [string] }) => {
+        if (frame.seq <= lastSeq) return; // a replay of what was heard
+        lastSeq = frame.seq;
+        heard.push(Number(frame.args[0]));
       });
+      return { socket, frame: await sessionFrame(socket) };
+    };
     let { socket, frame } = await open(nodes[0], { token });
     const sessionId = frame.sessionId;
     const frames = [frame];

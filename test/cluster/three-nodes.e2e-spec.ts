@@ -3,7 +3,7 @@ import { beerInventoryContract } from '../../apps/demo/src/beer-inventory/beer-i
 import { echoContract } from '../../apps/demo/src/echo/echo.contract';
 import { seatBookingContract } from '../../apps/demo/src/seat-booking/seat-booking.contract';
 import { statusContract } from '../../apps/demo/src/status/status.contract';
-import { Clients, eventually, settle } from '../support/clients';
+import { Clients, eventually, sessionFrame, settle } from '../support/clients';
 import { delivered, removeTopology, startClusterNode, suitePrefix } from '../support/cluster';
 import type { NodeProcess } from '../support/node-process';
 import { io } from 'socket.io-client';
@@ -171,7 +171,7 @@ describe('three nodes on RabbitMQ', () => {
 
     const resumed = io(nodes[2].url, { transports: ['websocket'], reconnection: false, auth: { session: token } });
     try {
-      const frame = await new Promise<{ sessionId: string; resumed: boolean; nodeId: string }>((r) => resumed.once('session', r));
+      const frame = await sessionFrame(resumed, { ack: false });
       expect(frame).toMatchObject({ sessionId: mover.sessionId, resumed: true, nodeId: nodes[2].nodeId });
       // The old node lets go of it: its connection there is closed, and nobody hears the mover leave.
       await eventually(() => !mover.socket.connected, 'the old connection closed');
@@ -189,12 +189,7 @@ describe('three nodes on RabbitMQ', () => {
     const taker = io(nodes[2].url, { transports: ['websocket'], reconnection: false, auth: { session: used } });
     const latecomer = io(nodes[1].url, { transports: ['websocket'], reconnection: false, auth: { session: used }, autoConnect: false });
     try {
-      const frame = await new Promise<{ sessionId: string; resumed: boolean; session: string }>((r) =>
-        taker.once('session', (f: { sessionId: string; resumed: boolean; session: string }, kept: () => void) => {
-          kept();
-          r(f);
-        }),
-      );
+      const frame = await sessionFrame(taker);
       expect(frame).toMatchObject({ sessionId: owner.sessionId, resumed: true });
       expect(frame.session).not.toBe(used);
       await eventually(() => errors.length === 1 && !owner.socket.connected, 'the owner told and closed');
@@ -202,7 +197,7 @@ describe('three nodes on RabbitMQ', () => {
       await settle(200); // the ack reaches node 3, and its announcement the others
       // The token the taker used is retired: presenting it again, on a third node, gets a session of its own.
       latecomer.connect();
-      const other = await new Promise<{ sessionId: string; resumed: boolean }>((r) => latecomer.once('session', r));
+      const other = await sessionFrame(latecomer, { ack: false });
       expect(other).toMatchObject({ resumed: false });
       expect(other.sessionId).not.toBe(owner.sessionId);
       await settle(300);
@@ -228,7 +223,7 @@ describe('three nodes on RabbitMQ', () => {
     try {
       const frames: Array<{ seq: number; args: unknown[] }> = [];
       moved.on('callback', (frame: { seq: number; args: unknown[] }) => void frames.push(frame));
-      const session = await new Promise<{ resumed: boolean; missed: number }>((r) => moved.once('session', r));
+      const session = await sessionFrame(moved, { ack: false });
       expect(session).toMatchObject({ resumed: true, missed: 0 });
       await selector.selectSeat(show, 'B4');
       await eventually(() => frames.length === 1, 'the next seat on the new node');

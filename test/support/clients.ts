@@ -1,4 +1,5 @@
 import { DuplexClient, DuplexClientOptions } from '@nest-duplex/client';
+import type { Socket } from 'socket.io-client';
 
 /** Connected SDK clients that a suite closes in one call. */
 export class Clients {
@@ -26,3 +27,35 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
 
 /** Lets in-flight messages land, to check that nothing more arrives. */
 export const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+
+/** The fields of a `session` frame the raw-protocol tests read. */
+export interface SessionFrame {
+  protocol: number;
+  session: string;
+  sessionId: string;
+  nodeId: string;
+  resumed: boolean;
+  missed: number;
+}
+
+/**
+ * The next `session` frame on a raw socket, acked (as a client keeps its
+ * token) unless `ack` is false; rejects, saying why, if the handshake is
+ * refused or the connection closes first, or after `ms`.
+ */
+export function sessionFrame(socket: Socket, { ack = true, ms = 10_000 } = {}): Promise<SessionFrame> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new Error(`no session frame: ${why}`));
+    };
+    const timer = setTimeout(() => fail(`none within ${ms} ms`), ms);
+    socket.once('connect_error', (error: Error) => fail(`handshake refused (${error.message})`));
+    socket.once('disconnect', (reason: string) => fail(`disconnected (${reason})`));
+    socket.once('session', (frame: SessionFrame, kept?: () => void) => {
+      clearTimeout(timer);
+      if (ack) kept?.();
+      resolve(frame);
+    });
+  });
+}
