@@ -1,4 +1,5 @@
 import { DuplexClient, DuplexClientOptions } from '@nest-duplex/client';
+import type { SessionFrame } from '@nest-duplex/protocol';
 import type { Socket } from 'socket.io-client';
 
 /** Connected SDK clients that a suite closes in one call. */
@@ -27,16 +28,6 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
 
 /** Lets in-flight messages land, to check that nothing more arrives. */
 export const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
-
-/** The fields of a `session` frame the raw-protocol tests read. */
-export interface SessionFrame {
-  protocol: number;
-  session: string;
-  sessionId: string;
-  nodeId: string;
-  resumed: boolean;
-  missed: number;
-}
 
 /**
  * The next `session` frame on a raw socket, acked (as a client keeps its

@@ -13,16 +13,16 @@ export interface ConnectionOptions {
   topics: number;
 }
 
-/**
- * `clients` connect to the first of two nodes, `concurrency` at a time, each
- * joining one of `topics` topics; then each drops its transport and resumes
- * on the second node (Socket.IO: reconnects and joins again).
- */
 export interface ConnectionResult extends ConnectorReport {
   /** CPU of both servers per handshake (connects and resumes alike), µs. */
   serverMicros: number;
 }
 
+/**
+ * `clients` connect to the first of two nodes, `concurrency` at a time, each
+ * joining one of `topics` topics; then each drops its transport and resumes
+ * on the second node (Socket.IO: reconnects and joins again).
+ */
 export function connectionRate(kind: SystemKind, env: BenchEnv, options: ConnectionOptions): Promise<ConnectionResult> {
   return scenario({ kind, nodes: 2, env }, async ({ servers }) => {
     const child = fork(join(__dirname, 'connector.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
