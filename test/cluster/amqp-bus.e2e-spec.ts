@@ -18,7 +18,7 @@ describe('AmqpBus', () => {
 
   const start = async (nodeId: string, jobs?: (m: BusMessage) => Promise<void>) => {
     const received: Array<{ message: BusMessage; key: string }> = [];
-    const bus = new AmqpBus({ url: process.env.AMQP_URL!, nodeId: `${prefix}-${nodeId}`, prefix });
+    const bus = new AmqpBus({ urls: [process.env.AMQP_URL!], nodeId: `${prefix}-${nodeId}`, prefix });
     if (jobs) bus.consumeJobs('test', jobs);
     await bus.start((message, address) => received.push({ message, key: address.kind === 'topic' ? address.topic : address.kind }));
     buses.push(bus);

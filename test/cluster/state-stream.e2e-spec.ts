@@ -16,8 +16,8 @@ describe('the state stream', () => {
   const errors: string[] = [];
   const logs: AmqpStreamLog[] = [];
   const prefixes: string[] = [];
-  const open = (name: string, options: Omit<StreamLogOptions, 'url' | 'prefix' | 'nodeId'>, prefix: string) => {
-    const log = new AmqpStreamLog({ url: process.env.AMQP_URL!, nodeId: `${prefix}-${name}`, prefix, ...options });
+  const open = (name: string, options: Omit<StreamLogOptions, 'urls' | 'prefix' | 'nodeId'>, prefix: string) => {
+    const log = new AmqpStreamLog({ urls: [process.env.AMQP_URL!], nodeId: `${prefix}-${name}`, prefix, ...options });
     logs.push(log);
     return log;
   };

@@ -24,7 +24,7 @@ interface Result {
 }
 
 async function benchStore(prefix: string): Promise<Result> {
-  const store = new ReplicatedStore(new AmqpStreamLog({ url, nodeId: 'bench', prefix, snapshotEvery: 10_000 }));
+  const store = new ReplicatedStore(new AmqpStreamLog({ urls: [url], nodeId: 'bench', prefix, snapshotEvery: 10_000 }));
   await store.start();
   try {
     const latency = await sequential(LATENCY_OPS, (i) => store.increment('counter', 1, { min: 0 }).then(() => i));

@@ -13,8 +13,19 @@ describe('resolveOptions', () => {
 
   it('reads every broker setting from one place', () => {
     const env = { ...BROKER, AMQP_PREFIX: 'p', AMQP_MAX_BACKOFF_MS: '900', AMQP_INBOX_TTL_MS: '30000' };
-    expect(resolveOptions({}, env).amqp).toEqual({ url: BROKER.AMQP_URL, prefix: 'p', maxBackoffMs: 900, inboxTtlMs: 30_000 });
+    expect(resolveOptions({}, env).amqp).toEqual({ urls: [BROKER.AMQP_URL], prefix: 'p', maxBackoffMs: 900, inboxTtlMs: 30_000 });
     expect(resolveOptions({ amqp: { prefix: 'q' } }, BROKER).amqp).toMatchObject({ prefix: 'q', maxBackoffMs: 5_000, inboxTtlMs: 60_000 });
+  });
+
+  it('takes the brokers of a cluster as a comma-separated AMQP_URL or an array', () => {
+    const env = { ...BROKER, AMQP_URL: 'amqp://a:5672, amqp://b:5673,amqps://c' };
+    expect(resolveOptions({}, env).amqp?.urls).toEqual(['amqp://a:5672', 'amqp://b:5673', 'amqps://c']);
+    expect(resolveOptions({ amqp: { url: ['amqp://x', 'amqp://y'] } }, BROKER).amqp?.urls).toEqual(['amqp://x', 'amqp://y']);
+  });
+
+  it('refuses a broker address that is not an AMQP URL at start-up, naming it without its password', () => {
+    expect(() => resolveOptions({}, { ...BROKER, AMQP_URL: 'amqp://a,localhost:5672' })).toThrow(/amqp.url \(AMQP_URL\): "localhost:5672" is not an amqp:\/\/ or amqps:\/\/ URL/);
+    expect(() => resolveOptions({ amqp: { url: 'http://u:secret@h' } }, BROKER)).toThrow(/amqp.url: "http:\/\/u:\*\*\*@h\/" is not/);
   });
 
   it('runs alone with amqp: false, whatever AMQP_URL says', () => {

@@ -1,13 +1,18 @@
 import type { Type } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { topology } from './cluster/amqp-topology';
+import { parseBrokerUrls } from './cluster/broker-list';
 import type { SessionInfo } from './contracts/session-info';
 import type { DuplexAuthenticator, DuplexHandshake } from './gateway/duplex-authenticator';
 
 /** RabbitMQ settings. Without a `url` the node runs alone, on the in-process memory bus and log. */
 export interface DuplexAmqpOptions {
-  /** Default `AMQP_URL`. */
-  url?: string;
+  /**
+   * The broker, or the brokers of one RabbitMQ cluster: an array, or URLs
+   * separated by commas. A node connects to one of them (nodes spread over
+   * the list) and fails over to the next when it is lost. Default `AMQP_URL`.
+   */
+  url?: string | string[];
   /** Prefix of every exchange and queue; clusters sharing a broker need their own. Default `AMQP_PREFIX`, else "duplex". */
   prefix?: string;
   /** Cap of the reconnect backoff (ms). Default `AMQP_MAX_BACKOFF_MS`, else 5000. */
@@ -116,7 +121,10 @@ export interface DuplexOptions {
   heartbeatTimeoutMs?: number;
 }
 
-export type ResolvedAmqpOptions = Required<DuplexAmqpOptions>;
+export interface ResolvedAmqpOptions extends Required<Omit<DuplexAmqpOptions, 'url'>> {
+  /** One or more brokers of one cluster. */
+  urls: string[];
+}
 
 export interface ResolvedDuplexOptions extends Required<Omit<DuplexOptions, 'authenticate' | 'authorizeSubscription' | 'amqp' | 'state'>> {
   authenticate?: DuplexOptions['authenticate'];
@@ -201,11 +209,12 @@ export function numberReader(env: NodeJS.ProcessEnv, problems: string[]) {
 /** The broker settings, from code or AMQP_*; null without a URL (or with `false`). */
 export function resolveAmqp(options: DuplexAmqpOptions | false | undefined, env: NodeJS.ProcessEnv, problems: string[]): ResolvedAmqpOptions | null {
   if (options === false) return null;
-  const url = options?.url ?? (env.AMQP_URL || undefined);
-  if (!url) return null;
+  const { urls, problems: invalid } = parseBrokerUrls(options?.url ?? env.AMQP_URL ?? '');
+  problems.push(...invalid.map((problem) => `amqp.url${options?.url === undefined ? ' (AMQP_URL)' : ''}: ${problem}`));
+  if (urls.length === 0) return null;
   const number = numberReader(env, problems);
   return {
-    url,
+    urls,
     prefix: options?.prefix ?? (env.AMQP_PREFIX || topology.defaultPrefix),
     maxBackoffMs: number('amqp.maxBackoffMs', options?.maxBackoffMs, 'AMQP_MAX_BACKOFF_MS', 5_000, 1),
     inboxTtlMs: number('amqp.inboxTtlMs', options?.inboxTtlMs, 'AMQP_INBOX_TTL_MS', 60_000, 1),

@@ -13,7 +13,8 @@ import { RecentIds } from './recent-ids';
 import { topology } from './amqp-topology';
 
 export interface AmqpBusOptions {
-  url: string;
+  /** The brokers of one cluster, any of which will do. */
+  urls: readonly string[];
   nodeId: string;
   /** Prefix of every exchange and queue name, so clusters (and test runs) can share a broker. */
   prefix?: string;
@@ -108,7 +109,7 @@ export class AmqpBus implements Bus {
     this.inboxTtlMs = options.inboxTtlMs ?? DEFAULT_INBOX_TTL_MS;
     this.broadcast = options.broadcast ?? true;
     this.connection = new AmqpConnection(
-      { url: options.url, name: `duplex bus ${this.nodeId}`, minBackoffMs: options.minBackoffMs, maxBackoffMs: options.maxBackoffMs },
+      { urls: options.urls, spreadKey: this.nodeId, name: `duplex bus ${this.nodeId}`, minBackoffMs: options.minBackoffMs, maxBackoffMs: options.maxBackoffMs },
       (session) => this.setup(session),
       {
         up: () => this.onUp?.({ lost: this.lostInOutage }),

@@ -2,10 +2,14 @@ import { Logger } from '@nestjs/common';
 import * as amqp from 'amqplib';
 import type { Channel, ChannelModel } from 'amqplib';
 import type { Writable } from 'node:stream';
+import { BrokerList, brokerName } from './broker-list';
 import { coalesceWrites } from './coalesced-writes';
 
 export interface AmqpConnectionOptions {
-  url: string;
+  /** The brokers of one cluster, any of which will do. */
+  urls: readonly string[];
+  /** Spreads the connections of a cluster's nodes over its brokers (the node id). */
+  spreadKey: string;
   /** Shown in the broker's connection list. */
   name: string;
   /** Reconnect backoff: first delay and cap (ms). */
@@ -13,18 +17,26 @@ export interface AmqpConnectionOptions {
   maxBackoffMs?: number;
 }
 
+/** A broker that neither accepts nor refuses the connection within this long is skipped (ms). */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /**
  * One AMQP connection that comes back by itself. After every (re)connect it
  * runs `setup` (declare topology, open channels, consume); a failed setup or
  * any channel closed by the broker drops the connection, so recovery has one
- * path: reconnect with exponential backoff and set everything up again.
+ * path: reconnect and set everything up again. A lost connection is tried
+ * again on the same broker first (what it declared there is most likely
+ * intact), then on the next broker of the list at once, and after a round
+ * in which every broker failed, with exponential backoff.
  */
 export class AmqpConnection {
   private readonly logger: Logger;
   private connection: ChannelModel | null = null;
   private closed = false;
+  /** Rounds failed since the last connection: the exponent of the backoff. */
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
+  private readonly brokers: BrokerList;
   reconnects = 0;
 
   constructor(
@@ -33,13 +45,19 @@ export class AmqpConnection {
     private readonly events: { up?: () => void; down?: () => void } = {},
   ) {
     this.logger = new Logger(`Amqp ${options.name}`);
+    this.brokers = new BrokerList(options.urls, options.spreadKey);
+  }
+
+  /** The broker it is on, or tries next (host:port). */
+  get broker(): string {
+    return brokerName(this.brokers.current);
   }
 
   get connected(): boolean {
     return this.connection !== null;
   }
 
-  /** Resolves after the first attempt; if it failed, retries go on in the background. */
+  /** Resolves once connected, or once every broker failed once; retries then go on in the background. */
   start(): Promise<void> {
     return this.connect();
   }
@@ -56,7 +74,11 @@ export class AmqpConnection {
     let connection: ChannelModel | null = null;
     try {
       // noDelay: with Nagle on, every small frame waits for the broker's delayed ACK, ~40 ms a hop.
-      connection = await amqp.connect(this.options.url, { noDelay: true, clientProperties: { connection_name: this.options.name } });
+      connection = await amqp.connect(this.brokers.current, {
+        noDelay: true,
+        timeout: CONNECT_TIMEOUT_MS,
+        clientProperties: { connection_name: this.options.name },
+      });
       const current = connection;
       coalesceWrites(socketOf(current));
       current.on('error', (error: Error) => this.logger.warn(`connection error: ${error.message}`));
@@ -67,13 +89,21 @@ export class AmqpConnection {
         return;
       }
       this.connection = current;
-      if (this.attempt > 0) this.reconnects++;
+      if (this.attempt > 0) {
+        this.reconnects++;
+        this.logger.log(`connected to ${this.broker}`);
+      }
       this.attempt = 0;
+      this.brokers.connected();
       this.events.up?.();
     } catch (error) {
-      this.logger.warn(`broker unreachable (${(error as Error).message}); retrying`);
+      const failed = this.broker;
       await connection?.close().catch(() => undefined);
-      this.scheduleReconnect();
+      const roundDone = this.brokers.advance();
+      const next = this.brokers.urls.length > 1 ? `; trying ${this.broker}${roundDone ? ' after a pause' : ''}` : '; retrying';
+      this.logger.warn(`broker ${failed} unreachable (${(error as Error).message})${next}`);
+      if (roundDone) this.scheduleReconnect();
+      else if (!this.closed) return this.connect();
     }
   }
 

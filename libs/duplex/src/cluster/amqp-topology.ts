@@ -32,9 +32,10 @@ export const topology = {
  * the exchange, the named job queues, the state stream and its snapshots.
  * This is the end of a cluster's shared state; tests and benchmarks call it
  * for prefixes of their own. Deleting what does not exist is not an error.
+ * `url` is one broker, or a comma-separated list of which the first is used.
  */
 export async function removeTopology(url: string, prefix: string, jobQueues: string[]): Promise<void> {
-  const connection = await amqp.connect(url);
+  const connection = await amqp.connect(url.split(',')[0].trim());
   try {
     const channel = await connection.createChannel();
     for (const name of jobQueues) await channel.deleteQueue(topology.jobQueue(prefix, name));

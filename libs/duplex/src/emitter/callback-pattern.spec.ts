@@ -38,8 +38,8 @@ describe('parseCallbackPacket', () => {
 describe('resolveEmitterOptions', () => {
   it('takes the broker and timeout from code, else the environment', () => {
     const env = { AMQP_URL: 'amqp://b', AMQP_PREFIX: 'p', CALLBACK_TIMEOUT_MS: '700', HEARTBEAT_TIMEOUT_MS: '900' };
-    expect(resolveEmitterOptions({ id: 'w' }, env)).toEqual({ id: 'w', callbackTimeoutMs: 700, heartbeatTimeoutMs: 900, amqp: expect.objectContaining({ url: 'amqp://b', prefix: 'p' }) });
-    expect(resolveEmitterOptions({ amqp: { url: 'amqp://c', prefix: 'q' }, callbackTimeoutMs: 5 }, env)).toMatchObject({ callbackTimeoutMs: 5, amqp: { url: 'amqp://c', prefix: 'q' } });
+    expect(resolveEmitterOptions({ id: 'w' }, env)).toEqual({ id: 'w', callbackTimeoutMs: 700, heartbeatTimeoutMs: 900, amqp: expect.objectContaining({ urls: ['amqp://b'], prefix: 'p' }) });
+    expect(resolveEmitterOptions({ amqp: { url: 'amqp://c', prefix: 'q' }, callbackTimeoutMs: 5 }, env)).toMatchObject({ callbackTimeoutMs: 5, amqp: { urls: ['amqp://c'], prefix: 'q' } });
   });
 
   it('refuses to start without a broker, or with a timeout that is not a number, saying so', () => {

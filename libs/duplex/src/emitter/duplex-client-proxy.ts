@@ -100,7 +100,7 @@ export class DuplexClientProxy extends ClientProxy implements OnApplicationShutd
   private async open(): Promise<{ bus: AmqpBus; router: CallbackRouter }> {
     const { amqp, id } = this.options;
     // Its own inbox for answers; no broadcasts, so presence traffic never reaches it.
-    const bus = new AmqpBus({ nodeId: id, url: amqp.url, prefix: amqp.prefix, maxBackoffMs: amqp.maxBackoffMs, broadcast: false });
+    const bus = new AmqpBus({ nodeId: id, urls: amqp.urls, prefix: amqp.prefix, maxBackoffMs: amqp.maxBackoffMs, broadcast: false });
     const locator = new SessionLocator(bus, this.options);
     const routes = new SessionRoutes(bus, NO_SESSIONS, locator, null);
     const router = new CallbackRouter(bus, new TopicSubscriptions(bus), NO_SESSIONS, routes, new NodeEvents());

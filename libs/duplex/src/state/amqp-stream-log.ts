@@ -8,7 +8,8 @@ import type { StateSnapshot } from './state-machine';
 import { topology } from '../cluster/amqp-topology';
 
 export interface StreamLogOptions {
-  url: string;
+  /** The brokers of one cluster, any of which will do. */
+  urls: readonly string[];
   nodeId: string;
   prefix?: string;
   /** Stream retention (`x-max-age`), e.g. "7D", "12h". */
@@ -59,7 +60,7 @@ export class AmqpStreamLog implements ReplicationLog {
     this.stream = topology.stateStream(prefix);
     this.snapshots = topology.stateSnapshots(prefix);
     this.connection = new AmqpConnection(
-      { url: options.url, name: `duplex state ${options.nodeId}`, maxBackoffMs: options.maxBackoffMs },
+      { urls: options.urls, spreadKey: options.nodeId, name: `duplex state ${options.nodeId}`, maxBackoffMs: options.maxBackoffMs },
       (session) => this.setup(session),
       { down: () => (this.publisher = null) },
     );
