@@ -69,6 +69,19 @@ export class PrivateBroker {
     }
   }
 
+  /** Makes this (running) broker a member of `seed`'s cluster; what it held alone is reset. */
+  joinCluster(seed: PrivateBroker): void {
+    this.ctl(['stop_app']);
+    this.ctl(['reset']);
+    this.ctl(['join_cluster', seed.nodeName]);
+    this.ctl(['start_app']);
+  }
+
+  /** rabbitmqctl against this broker, failing loudly. */
+  ctl(args: string[]): string {
+    return this.run('rabbitmqctl', ['-n', this.nodeName, ...args], true);
+  }
+
   /** Closes every client connection named `name` (its client's connection_name), as a network blip would; the broker stays up. */
   closeConnections(name: string): number {
     const listed = this.run('rabbitmqctl', ['-n', this.nodeName, 'list_connections', 'pid', 'client_properties', '--quiet', '--no-table-headers']);
@@ -81,12 +94,16 @@ export class PrivateBroker {
     return pids.length;
   }
 
+  listening(): Promise<boolean> {
+    return listening(this.port);
+  }
+
   async destroy(): Promise<void> {
     if (await listening(this.port)) await this.stop().catch(() => undefined);
     rmSync(this.base, { recursive: true, force: true });
   }
 
-  private run(command: string, args: string[]): string {
+  private run(command: string, args: string[], strict = command !== 'rabbitmqctl'): string {
     const env = {
       ...process.env,
       RABBITMQ_NODENAME: this.nodeName,
@@ -103,7 +120,7 @@ export class PrivateBroker {
       ? ['runuser', ['-u', 'rabbitmq', '--', 'env', 'HOME=/var/lib/rabbitmq', command, ...args]]
       : [command, args];
     const result = spawnSync(file, argv, { env, encoding: 'utf8', timeout: 60_000 });
-    if (result.status !== 0 && command !== 'rabbitmqctl') {
+    if (result.status !== 0 && strict) {
       throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr || result.stdout}`);
     }
     return result.stdout ?? '';

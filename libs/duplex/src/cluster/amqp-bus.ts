@@ -37,6 +37,10 @@ const ACK_BATCH = 100;
 /** ...or this long after the first of them. */
 const ACK_DELAY_MS = 20;
 const DEFAULT_INBOX_TTL_MS = 60_000;
+/** AMQP's reply code for a queue that is missing, or whose broker is down. */
+const NOT_FOUND = 404;
+/** Inbox generations a node tries before it gives up a setup (each one's broker down). */
+const MAX_INBOX_GENERATIONS = 16;
 
 /** An idle job queue (no consumer, no use) is deleted by the broker after this long. */
 const JOB_QUEUE_EXPIRES_MS = 24 * 60 * 60 * 1000;
@@ -50,19 +54,23 @@ const JOB_QUEUE_EXPIRES_MS = 24 * 60 * 60 * 1000;
  * and `broadcast`; never one per session), consumed with acknowledgements,
  * so a connection lost for less than the TTL loses nothing. A transient
  * marker exchange bound to it tells a reconnecting node whether the inbox
- * outlived the outage (BusUp.lost). Job queues `<prefix>.jobs.<name>` are durable with a single
- * active consumer. Publishes use publisher confirms; messages to one node
- * are `mandatory`, so an unroutable one is an error, not a silent drop.
+ * outlived the outage (BusUp.lost); a node that fails over while its
+ * inbox's broker is down makes a new one where it lands (BusUp.lost too).
+ * Job queues `<prefix>.jobs.<name>` are quorum queues with a single active
+ * consumer. Publishes use publisher confirms; messages to one node are
+ * `mandatory`, so an unroutable one is an error, not a silent drop.
  *
- * On connection loss it reconnects with exponential backoff, re-declares the
- * topology and re-binds every current interest. While it is down, `publish`
- * fails fast with UNAVAILABLE.
+ * On connection loss it reconnects (to the same broker first, then the
+ * next), re-declares the topology and re-binds every current interest.
+ * While it is down, `publish` fails fast with UNAVAILABLE.
  */
 export class AmqpBus implements Bus {
   readonly nodeId: string;
   private readonly logger = new Logger(AmqpBus.name);
   private readonly exchange: string;
-  private readonly queue: string;
+  /** The inbox this node consumes: its first generation unless a failover found an earlier one's broker down. */
+  private queue: string;
+  private generation = 0;
   private readonly prefix: string;
   private readonly interests = new Set<string>();
   private readonly jobs = new Map<string, JobHandler>();
@@ -74,7 +82,6 @@ export class AmqpBus implements Bus {
   private handler: BusHandler | null = null;
   private onUp: ((up: BusUp) => void) | undefined;
   private nextMessageId = 0;
-  private readonly marker: string;
   private readonly inboxTtlMs: number;
   private readonly broadcast: boolean;
   /** Set up once: later setups are reconnections, whose inbox may have kept what came meanwhile. */
@@ -105,7 +112,6 @@ export class AmqpBus implements Bus {
     this.prefix = options.prefix ?? topology.defaultPrefix;
     this.exchange = topology.exchange(this.prefix);
     this.queue = topology.nodeQueue(this.prefix, this.nodeId);
-    this.marker = topology.nodeMarker(this.prefix, this.nodeId);
     this.inboxTtlMs = options.inboxTtlMs ?? DEFAULT_INBOX_TTL_MS;
     this.broadcast = options.broadcast ?? true;
     this.connection = new AmqpConnection(
@@ -177,29 +183,20 @@ export class AmqpBus implements Bus {
 
   private async setup(session: AmqpSession): Promise<void> {
     const publisher = await session.confirmChannel();
-    const consumer = await session.channel();
     publisher.on('return', (message: ConsumeMessage) => this.returned.add(message.properties.messageId));
     await publisher.assertExchange(this.exchange, 'topic', { durable: true });
-    // What a process of this node id left (messages, bindings) is not for this one.
-    if (!this.setUp) await consumer.deleteQueue(this.queue);
-    // Durable (4.3 refuses transient non-exclusive queues), classic whatever the broker's default type,
-    // and gone once unused for the TTL: it keeps what is routed to this node across a lost connection.
-    await consumer.assertQueue(this.queue, {
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: { 'x-queue-type': 'classic', 'x-expires': this.inboxTtlMs },
-    });
-    // Checked once the inbox is declared: an inbox that expired just now was recreated without it.
-    const intact = this.setUp && (await this.exists(session, this.marker));
-    await consumer.assertExchange(this.marker, 'fanout', { durable: false, autoDelete: true });
-    await consumer.bindQueue(this.queue, this.marker, '');
+    const { moved, intact } = await this.declareInbox(session);
+    const marker = topology.inboxMarker(this.queue);
+    const consumer = await session.channel();
+    await consumer.assertExchange(marker, 'fanout', { durable: false, autoDelete: true });
+    await consumer.bindQueue(this.queue, marker, '');
     for (const key of this.interests) await consumer.bindQueue(this.queue, this.exchange, key);
     await consumer.prefetch(PREFETCH);
-    await consumer.consume(this.queue, (message) => message && this.deliver(consumer, message), { noAck: false });
+    await consumer.consume(this.queue, (message) => (message ? this.deliver(consumer, message) : this.cancelled(session)), { noAck: false });
     for (const [queue, handler] of this.jobs) await this.consumeJobQueue(session, queue, handler);
-    this.lostInOutage = this.setUp && !intact;
-    if (this.lostInOutage) this.logger.warn(`node ${this.nodeId}'s inbox did not outlive the outage: what was routed to it meanwhile may be lost`);
+    this.lostInOutage = this.setUp && (moved || !intact);
+    if (moved) this.logger.warn(`node ${this.nodeId}'s inbox is on a broker that is down: it consumes ${this.queue} now; what was routed to the old one meanwhile may be lost`);
+    else if (this.lostInOutage) this.logger.warn(`node ${this.nodeId}'s inbox did not outlive the outage: what was routed to it meanwhile may be lost`);
     this.setUp = true;
     this.publisher = publisher;
     this.consumer = consumer;
@@ -212,17 +209,45 @@ export class AmqpBus implements Bus {
     this.logger.log(`node ${this.nodeId} on the broker: ${this.interests.size} bindings on ${this.queue}`);
   }
 
-  /** Whether an exchange exists, on a channel of its own: the broker closes a channel that asks for a missing one. */
-  private async exists(session: AmqpSession, exchange: string): Promise<boolean> {
-    const channel = await session.connection.createChannel();
-    channel.on('error', () => undefined);
-    try {
-      await channel.checkExchange(exchange);
-      await channel.close();
-      return true;
-    } catch {
-      return false;
+  /**
+   * Declares the inbox. A classic queue lives on one broker; while that
+   * broker is down the cluster answers 404 for it, and the node makes the
+   * next generation on the broker it is on (`moved`: what went to the old
+   * one is out of reach). `intact`: the inbox and its marker outlived the
+   * outage, so nothing routed to this node meanwhile was lost.
+   */
+  private async declareInbox(session: AmqpSession): Promise<{ moved: boolean; intact: boolean }> {
+    const first = !this.setUp;
+    const from = this.queue;
+    for (let tries = 0; tries < MAX_INBOX_GENERATIONS; tries++) {
+      // What a process of this node id left (messages, bindings) is not for this one.
+      if (first) await session.attempt((channel) => channel.deleteQueue(this.queue));
+      // Durable (4.3 refuses transient non-exclusive queues), classic whatever the broker's default type,
+      // and gone once unused for the TTL: it keeps what is routed to this node across a lost connection.
+      const declared = await session.attempt((channel) =>
+        channel.assertQueue(this.queue, {
+          durable: true,
+          exclusive: false,
+          autoDelete: false,
+          arguments: { 'x-queue-type': 'classic', 'x-expires': this.inboxTtlMs },
+        }),
+      );
+      if ('value' in declared) {
+        const moved = this.queue !== from;
+        // Checked once the inbox is declared: an inbox that expired just now was recreated without it.
+        const marker = await session.attempt((channel) => channel.checkExchange(topology.inboxMarker(this.queue)));
+        return { moved, intact: !first && !moved && 'value' in marker };
+      }
+      if (declared.refused.code !== NOT_FOUND) throw new Error(`could not declare ${this.queue}: ${declared.refused.message}`);
+      this.queue = topology.nodeQueue(this.prefix, this.nodeId, ++this.generation);
     }
+    throw new Error(`node ${this.nodeId} found no inbox it could declare in ${MAX_INBOX_GENERATIONS} generations`);
+  }
+
+  /** The broker cancelled a consumer (its queue was deleted or became unavailable): set up again from scratch. */
+  private cancelled(session: AmqpSession): void {
+    this.logger.warn('the broker cancelled a consumer; reconnecting');
+    void session.connection.close().catch(() => undefined);
   }
 
   private ready(): ConfirmChannel {
@@ -273,12 +298,13 @@ export class AmqpBus implements Bus {
     const channel = await session.channel();
     await channel.prefetch(1);
     const name = this.jobQueue(queue);
-    await channel.assertQueue(name, {
+    // Quorum: replicated, so a job outlives the broker it was sent to. One made by an earlier version is used as it is.
+    await session.declareOnce(name, {
       durable: true,
-      arguments: { 'x-single-active-consumer': true, 'x-expires': JOB_QUEUE_EXPIRES_MS },
+      arguments: { 'x-queue-type': 'quorum', 'x-single-active-consumer': true, 'x-expires': JOB_QUEUE_EXPIRES_MS },
     });
     await channel.consume(name, (message) => {
-      if (!message) return;
+      if (!message) return this.cancelled(session);
       const job = this.decode(message);
       if (!job) return channel.ack(message);
       // Acked only once handled: if this node dies first, the next active consumer gets it.

@@ -133,6 +133,12 @@ function socketOf(connection: ChannelModel): Writable {
   return (connection as unknown as { connection: { stream: Writable } }).connection.stream;
 }
 
+/** A broker's answer that closed a channel: its AMQP reply code (404 not found, 406 precondition failed) and text. */
+export interface BrokerRefusal {
+  code: number;
+  message: string;
+}
+
 /** What `setup` gets: channels wired so that a channel the broker closes takes the connection down. */
 export class AmqpSession {
   constructor(
@@ -146,6 +152,41 @@ export class AmqpSession {
 
   confirmChannel(): Promise<amqp.ConfirmChannel> {
     return this.watch(this.connection.createConfirmChannel());
+  }
+
+  /**
+   * Runs `operation` on a channel of its own and closes it: a refusal (the
+   * broker closes the channel, e.g. 404 for a missing queue) is an answer,
+   * `{ refused }` with the broker's reply code, not a lost connection.
+   */
+  async attempt<T>(operation: (channel: Channel) => Promise<T>): Promise<{ value: T } | { refused: BrokerRefusal }> {
+    const channel = await this.connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      const value = await operation(channel);
+      await channel.close().catch(() => undefined);
+      return { value };
+    } catch (error) {
+      const { code, message } = error as { code?: unknown; message: string };
+      if (typeof code !== 'number') {
+        await channel.close().catch(() => undefined);
+        throw error;
+      }
+      return { refused: { code, message } };
+    }
+  }
+
+  /**
+   * Declares a queue with `options` unless it exists: an existing queue is
+   * used as it is, so settings changed since it was made (retention, type)
+   * do not stop a node with PRECONDITION_FAILED; they apply once the queue
+   * is made again.
+   */
+  async declareOnce(queue: string, options: amqp.Options.AssertQueue): Promise<void> {
+    const found = await this.attempt((channel) => channel.checkQueue(queue));
+    if ('value' in found) return;
+    const made = await this.attempt((channel) => channel.assertQueue(queue, options));
+    if ('refused' in made) throw new Error(`could not declare ${queue}: ${made.refused.message}`);
   }
 
   private async watch<T extends Channel>(opening: Promise<T>): Promise<T> {

@@ -10,16 +10,21 @@ export const topology = {
   defaultPrefix: 'duplex',
   /** The topic exchange every callback and bus message goes through. */
   exchange: (prefix: string) => `${prefix}.callbacks`,
-  /** A node's inbox; durable, it outlives a lost connection until it has been unused for the inbox TTL. */
-  nodeQueue: (prefix: string, nodeId: string) => `${prefix}.node.${nodeId}`,
   /**
-   * A transient, auto-delete exchange bound to the inbox: gone when the
+   * A node's inbox; durable, it outlives a lost connection until it has been
+   * unused for the inbox TTL. It lives on one broker: a node that fails over
+   * while that broker is down makes the next generation (`.g1`, `.g2`…) on
+   * the broker it is on, bound to the same keys.
+   */
+  nodeQueue: (prefix: string, nodeId: string, generation = 0) => `${prefix}.node.${nodeId}${generation > 0 ? `.g${generation}` : ''}`,
+  /**
+   * A transient, auto-delete exchange bound to an inbox: gone when the
    * broker restarts (taking the inbox's unconsumed, transient messages with
    * it) or when the inbox expires, so a node that finds it missing after a
    * reconnect knows messages to it may have been lost.
    */
-  nodeMarker: (prefix: string, nodeId: string) => `${prefix}.node.${nodeId}.alive`,
-  /** A durable job queue with one active consumer in the cluster. */
+  inboxMarker: (inbox: string) => `${inbox}.alive`,
+  /** A durable job queue (a quorum queue, replicated across the brokers) with one active consumer in the cluster. */
   jobQueue: (prefix: string, name: string) => `${prefix}.jobs.${name}`,
   /** The shared state's stream. */
   stateStream: (prefix: string) => `${prefix}.state`,

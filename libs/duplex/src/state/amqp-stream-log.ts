@@ -25,6 +25,8 @@ export interface StreamLogOptions {
 
 /** How many deliveries a stream consumer may have unacknowledged (a stream consumer must set one). */
 const PREFETCH = 1_000;
+/** Brokers that hold a copy of the stream (`x-initial-cluster-size`). */
+const STREAM_REPLICAS = 3;
 /** Segments this size let retention drop old entries; the active segment is never dropped. */
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 /**
@@ -97,16 +99,22 @@ export class AmqpStreamLog implements ReplicationLog {
   private async setup(session: AmqpSession): Promise<void> {
     const replica = this.replica!;
     const publisher = await session.confirmChannel();
-    await publisher.assertQueue(this.stream, {
+    // Made once, by the first node; a stream that exists is used with the settings it was made with.
+    await session.declareOnce(this.stream, {
       durable: true,
       arguments: {
         'x-queue-type': 'stream',
         'x-max-age': this.options.retention ?? '7D',
         'x-stream-max-segment-size-bytes': this.options.segmentBytes ?? SEGMENT_BYTES,
+        // Three replicas (or as many brokers as there are, if fewer): one broker may die and a majority stays.
+        'x-initial-cluster-size': STREAM_REPLICAS,
+        // The leader on the broker with the fewest, not on whichever broker the first node happened to reach.
+        'x-queue-leader-locator': 'balanced',
         ...(this.options.maxLengthBytes ? { 'x-max-length-bytes': this.options.maxLengthBytes } : {}),
       },
     });
-    await publisher.assertQueue(this.snapshots, { durable: true, arguments: { 'x-max-length': 1 } });
+    // A quorum queue, like the stream replicated: a fresh node still finds the snapshot while one broker is down.
+    await session.declareOnce(this.snapshots, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-max-length': 1 } });
     if (replica.position < 0) await this.loadSnapshot(session, replica);
 
     const consumer = await session.channel();
@@ -115,7 +123,8 @@ export class AmqpStreamLog implements ReplicationLog {
     await consumer.consume(
       this.stream,
       (message) => {
-        if (!message) return;
+        // The broker cancelled the consumer (its stream member went away): read on from a fresh setup.
+        if (!message) return void session.connection.close().catch(() => undefined);
         const position = Number(message.properties.headers?.['x-stream-offset']);
         if (position > expected + HARMLESS_GAP && expected > 0) {
           this.gaps++;
