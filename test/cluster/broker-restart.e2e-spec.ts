@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { beerInventoryContract } from '../../apps/demo/src/beer-inventory/beer-inventory.contract';
 import { echoContract } from '../../apps/demo/src/echo/echo.contract';
 import { statusContract } from '../../apps/demo/src/status/status.contract';
-import type { SessionFrame } from '@nest-duplex/client';
+import { beerParty } from '../support/beer-party';
 import { Clients, eventually, settle } from '../support/clients';
 import { startClusterNode, suitePrefix } from '../support/cluster';
 import type { NodeProcess } from '../support/node-process';
@@ -70,57 +70,14 @@ describe('a broker restart', () => {
     expect(heard.filter((h) => h.startsWith('left'))).toEqual([]);
   });
 
-  /** Guests that watch the party's inventory, and runners that change it, on given nodes. */
-  const party = async (tag: string, watchersOn: NodeProcess[], runnersOn: NodeProcess[]) => {
-    const watchers = await Promise.all(
-      watchersOn.map(async (node, i) => {
-        const watcher = { values: [] as number[], sessions: [] as SessionFrame[] };
-        const client = await clients.connect(node.url);
-        watcher.sessions.push(await client.ready());
-        client.onSession((frame) => void watcher.sessions.push(frame));
-        await client
-          .service(beerInventoryContract, { notifyBeerInventoryChanged: (_, n) => void watcher.values.push(n), notifyGuestJoinedParty: () => undefined })
-          .joinTheParty(`${tag}-watcher-${i}`);
-        return watcher;
-      }),
-    );
-    let running = true;
-    let acked = 0;
-    const loops = runnersOn.map(async (node, i) => {
-      const runs = (await clients.connect(node.url, { callTimeoutMs: 30_000 })).service(beerInventoryContract, {
-        notifyBeerInventoryChanged: () => undefined,
-        notifyGuestJoinedParty: () => undefined,
-      });
-      await runs.joinTheParty(`${tag}-runner-${i}`);
-      while (running) {
-        try {
-          await runs.makeBeerRun(`${tag}-runner-${i}`, 1);
-          acked++;
-        } catch (error) {
-          expect(['UNAVAILABLE', 'TIMEOUT']).toContain((error as { code?: string }).code); // refused, or waited out the outage
-        }
-        await settle(10);
-      }
-    });
-    return {
-      watchers,
-      stop: async () => {
-        running = false;
-        await Promise.all(loops);
-        await settle(1_000); // the last callbacks land
-        return acked;
-      },
-    };
-  };
-
   it('loses nothing for a node whose broker connection blips, and tells its clients of no gap', async () => {
-    const { watchers, stop } = await party('blip', Array(10).fill(nodes[1]), [nodes[0]]);
+    const { watchers, stop } = await beerParty(clients, 'blip', Array(10).fill(nodes[1]), [nodes[0]]);
     await settle(500);
     const seenBefore = watchers.map((w) => w.values.length);
     expect(broker.closeConnections(`duplex bus ${nodes[1].nodeId}`)).toBe(1);
     await eventually(async () => healthy(nodes[1]), 'node 2 to reconnect', 10_000);
     await settle(1_000);
-    const acked = await stop();
+    const { acked } = await stop();
     const all = new Set(watchers.flatMap((w) => w.values));
     expect(all.size).toBeGreaterThan(20);
     for (const [i, watcher] of watchers.entries()) {
@@ -203,7 +160,7 @@ describe('a broker restart', () => {
 
 
     it(`after ${outage.name} under load, tells every client of a possible gap and delivers none twice`, async () => {
-      const { watchers, stop } = await party(`${outage.tag}-gap`, [nodes[0], nodes[1], nodes[0], nodes[1]], [nodes[0], nodes[1]]);
+      const { watchers, stop } = await beerParty(clients, `${outage.tag}-gap`, [nodes[0], nodes[1], nodes[0], nodes[1]], [nodes[0], nodes[1]]);
       await settle(500);
       await outage.down();
       await settle(500);

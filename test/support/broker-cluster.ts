@@ -15,13 +15,29 @@ export class BrokerCluster {
       // One at a time: Erlang's start-up takes most of a core for a few seconds.
       for (const broker of brokers) await broker.start();
       for (const broker of brokers.slice(1)) broker.joinCluster(brokers[0]);
-      const members = brokers[0].ctl(['cluster_status', '--formatter', 'json']);
-      const running = (JSON.parse(members) as { running_nodes: string[] }).running_nodes;
-      if (running.length !== size) throw new Error(`the broker cluster runs ${running.length} of ${size} members: ${members}`);
-      return new BrokerCluster(brokers);
+      const cluster = new BrokerCluster(brokers);
+      await cluster.allRunning();
+      return cluster;
     } catch (error) {
       await Promise.all(brokers.map((broker) => broker.destroy()));
       throw error;
+    }
+  }
+
+  /** Starts a member that was stopped or killed; it rejoins the cluster by itself. */
+  async restart(broker: PrivateBroker): Promise<void> {
+    await broker.start();
+    await this.allRunning();
+  }
+
+  private async allRunning(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const status = await this.ctl(['cluster_status', '--formatter', 'json']);
+      const running = (JSON.parse(status) as { running_nodes: string[] }).running_nodes;
+      if (running.length === this.brokers.length) return;
+      if (Date.now() > deadline) throw new Error(`the broker cluster runs ${running.length} of ${this.brokers.length} members: ${status}`);
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 
@@ -46,6 +62,12 @@ export class BrokerCluster {
       if (entry) return entry.leader ? this.member(entry.leader) : broker;
     }
     throw new Error(`no member that is up holds ${queue}`);
+  }
+
+  /** rabbitmqctl against the first member that is up. */
+  async ctl(args: string[]): Promise<string> {
+    for (const broker of this.brokers) if (await broker.listening()) return broker.ctl(args);
+    throw new Error('no member of the broker cluster is up');
   }
 
   async destroy(): Promise<void> {
