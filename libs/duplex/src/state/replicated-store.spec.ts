@@ -102,4 +102,13 @@ describe('ReplicatedStore on the memory log', () => {
     await store.start();
     await expect(store.set('k', 1)).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
+
+  it('refuses to start, saying why, when the log never answers', async () => {
+    const never = logWith(async () => {
+      throw new DuplexError('UNAVAILABLE', 'down');
+    });
+    const store = new ReplicatedStore(never, { commandTimeoutMs: 100, retryDelayMs: 10 });
+    stores.push(store);
+    await expect(store.start()).rejects.toThrow(/the shared state did not catch up within 100 ms/);
+  });
 });

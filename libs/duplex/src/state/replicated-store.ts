@@ -76,7 +76,11 @@ export class ReplicatedStore {
       snapshot: () => machine.snapshot(),
     });
     // A barrier: when our own no-op comes back, everything before it has been applied.
-    await this.execute({ op: 'noop' });
+    await this.execute({ op: 'noop' }).catch((error: DuplexError) => {
+      throw new Error(
+        `the shared state did not catch up within ${this.timeoutMs} ms: its log ${this.log.connected ? 'did not confirm' : 'was never reachable'} (${error.message}); the warnings above say what each broker answered`,
+      );
+    });
     this.caughtUp = true;
     this.logger.log(`state caught up at position ${this.machine.position}`);
   }
