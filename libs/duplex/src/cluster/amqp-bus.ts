@@ -87,6 +87,7 @@ export class AmqpBus implements Bus {
   /** Set up once: later setups are reconnections, whose inbox may have kept what came meanwhile. */
   private setUp = false;
   private lostInOutage = false;
+  private closing = false;
   /** Interests changed while there was no consumer channel: the inbox's bindings catch up when there is one. */
   private readonly unsynced = new Set<string>();
   /** The newest delivery not yet acknowledged, acked with all before it (see acknowledge). */
@@ -175,6 +176,7 @@ export class AmqpBus implements Bus {
 
   /** Stopping for good: the inbox goes too (its marker with it), so nothing is routed to a node that is gone. */
   async close(): Promise<void> {
+    this.closing = true;
     const consumer = this.consumer;
     this.publisher = this.consumer = null;
     await consumer?.deleteQueue(this.queue).catch(() => undefined);
@@ -246,6 +248,7 @@ export class AmqpBus implements Bus {
 
   /** The broker cancelled a consumer (its queue was deleted or became unavailable): set up again from scratch. */
   private cancelled(session: AmqpSession): void {
+    if (this.closing) return; // the inbox's own deletion on close cancels its consumer
     this.logger.warn('the broker cancelled a consumer; reconnecting');
     void session.connection.close().catch(() => undefined);
   }
