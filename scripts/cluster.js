@@ -54,7 +54,7 @@ if (!Number.isInteger(basePort) || basePort < 1 || basePort + count > 65536) fai
 const secret = process.env.DUPLEX_SECRET || randomBytes(24).toString('hex');
 const secretGiven = Boolean(process.env.DUPLEX_SECRET);
 const nodeId = (i) => `node-${i}`;
-const masked = amqpUrl.replace(/\/\/[^@/]*@/, '//***@');
+const masked = amqpUrl.replace(/\/\/[^@/]*@/g, '//***@');
 
 function fail(message) {
   console.error(`cluster: ${message}`);
@@ -90,7 +90,7 @@ async function resetTopology() {
   const amqp = require('amqplib');
   let connection;
   try {
-    connection = await amqp.connect(amqpUrl);
+    connection = await amqp.connect(amqpUrl.split(',')[0].trim());
   } catch (error) {
     fail(`cannot reach RabbitMQ at ${masked} (${error.message}); set AMQP_URL`);
   }
@@ -108,7 +108,7 @@ async function resetTopology() {
     }
     const channel = await connection.createChannel();
     for (const queue of inboxes) await channel.deleteQueue(queue);
-    for (const queue of inboxes) await channel.deleteExchange(topology.nodeMarker(prefix, queue.slice(`${prefix}.node.`.length)));
+    for (const queue of inboxes) await channel.deleteExchange(topology.inboxMarker(queue));
     await channel.close();
   } finally {
     await connection.close().catch(() => undefined);
