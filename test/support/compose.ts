@@ -19,6 +19,8 @@ export interface ComposeOptions {
    * docker-compose.yml.
    */
   files?: string[];
+  /** Ends a compose command still running after this long (an error, so a hang shows up with the services' logs). None: no limit. */
+  commandTimeoutMs?: number;
 }
 
 /** A compose project of its own, driven through whichever compose this machine has. */
@@ -27,7 +29,7 @@ export class ComposeProject {
     private readonly command: string[],
     readonly name: string,
     private readonly env: Record<string, string>,
-    private readonly files: string[],
+    private readonly options: ComposeOptions,
   ) {}
 
   /** Fails, saying how to get one, when there is no engine, no compose or no base image. */
@@ -44,7 +46,7 @@ export class ComposeProject {
       await run('docker', ['image', 'inspect', image]).catch(() => missing.push(image));
     }
     if (missing.length > 0) throw new Error(`Docker lacks ${missing.join(', ')}: pull them, or ${how}.`);
-    return new ComposeProject(command, name, env, options.files ?? []);
+    return new ComposeProject(command, name, env, options);
   }
 
   /** What compose printed, its standard output and error together. */
@@ -66,11 +68,12 @@ export class ComposeProject {
 
   private run(args: string[]): Promise<{ stdout: string; stderr: string }> {
     const [file, ...base] = this.command;
-    const files = this.files.flatMap((f) => ['-f', f]);
+    const files = (this.options.files ?? []).flatMap((f) => ['-f', f]);
     return run(file, [...base, '-p', this.name, ...files, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...this.env },
       maxBuffer: 64 * 1024 * 1024,
+      timeout: this.options.commandTimeoutMs ?? 0,
     });
   }
 
@@ -119,12 +122,34 @@ export class ThroughBalancer {
 
   /** The /health of whichever node the balancer picks, if it is ready. */
   async health(): Promise<ComposeHealth | undefined> {
-    const response = await fetch(`${this.url}/health`).catch(() => undefined);
+    // Bounded: eventually() polls it, and checks its deadline only between answers.
+    const response = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
     return response?.ok ? ((await response.json()) as ComposeHealth) : undefined;
   }
 
-  connect(): Promise<DuplexClient> {
-    return this.clients.connect(this.url, this.options);
+  /**
+   * A client through the balancer, or an error after `ms`: a connection the
+   * balancer cannot place (no node in rotation: it answers the upgrade 503)
+   * fails on the transport, and DuplexClient.connect waits on through those.
+   */
+  async connect(ms = 5_000): Promise<DuplexClient> {
+    let late = false;
+    let timer: NodeJS.Timeout | undefined;
+    const connecting = this.clients.connect(this.url, this.options).then((client) => {
+      if (late) client.close();
+      return client;
+    });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        late = true;
+        reject(new Error(`no session through the balancer within ${ms} ms`));
+      }, ms);
+    });
+    try {
+      return await Promise.race([connecting, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
