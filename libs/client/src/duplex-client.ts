@@ -120,11 +120,12 @@ export class DuplexClient {
         resolve(frame);
       };
       const failed = (error: Error & { data?: unknown }) => {
-        // Refusals with a code are final; transport errors keep retrying.
-        if (!error.data || this.socket.active) return;
+        // A refusal with a code is final unless the socket retries it; a transport error (no node,
+        // a proxy's 503) is retried while reconnection is on, and final when it is off.
+        if (error.data ? this.socket.active : this.socket.io.reconnection()) return;
         this.sessionListeners.delete(done);
         this.socket.off('connect_error', failed);
-        reject(DuplexError.fromWire(error.data));
+        reject(error.data ? DuplexError.fromWire(error.data) : new DuplexError('UNAVAILABLE', `could not connect: ${error.message}`));
       };
       this.sessionListeners.add(done);
       this.socket.on('connect_error', failed);
