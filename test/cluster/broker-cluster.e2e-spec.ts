@@ -34,7 +34,7 @@ describe('on a 3-broker cluster', () => {
   afterAll(async () => {
     await Promise.all(nodes.map((n) => n.stop()));
     await cluster?.destroy();
-  }, 60_000);
+  }, 120_000);
 
   /** The broker of each node's inbox: the queue of its name (any generation) that has a consumer. */
   const inboxHomes = async () => {
@@ -99,7 +99,8 @@ describe('on a 3-broker cluster', () => {
     const all = new Set(party.watchers.flatMap((w) => w.values));
     expect(all.size).toBeGreaterThanOrEqual(acked);
     expect(all.size).toBeLessThanOrEqual(acked + runsUncertain);
-    expect(Math.max(...all) - Math.min(...all) + 1).toBe(all.size);
+    // A value nobody heard of is a run whose callback waited out the failover: its runner was told TIMEOUT.
+    expect(Math.max(...all) - Math.min(...all) + 1).toBeLessThanOrEqual(all.size + runsUncertain);
     const toldOfGap = (w: Watcher) => w.sessions.some((s) => s.missed !== 0);
     for (const watcher of party.watchers) {
       expect(new Set(watcher.values).size).toBe(watcher.values.length); // none twice
@@ -118,9 +119,13 @@ describe('on a 3-broker cluster', () => {
 
   it('loses nothing acknowledged when the broker leading the state stream is killed', async () => {
     let killed: PrivateBroker | undefined;
-    const { back } = await killUnderLoad('leader', async () => (killed = await cluster.homeOf(`${prefix}.state`)));
-    console.log(`state stream leader ${killed!.nodeName} killed: every node served again after ${back} ms`);
-    await cluster.restart(killed!);
+    try {
+      const { back } = await killUnderLoad('leader', async () => (killed = await cluster.homeOf(`${prefix}.state`)));
+      console.log(`state stream leader ${killed!.nodeName} killed: every node served again after ${back} ms`);
+    } finally {
+      // Back whatever the outcome, so the next test starts with three brokers.
+      if (killed) await cluster.restart(killed);
+    }
   }, 180_000);
 
   it('loses nothing acknowledged, and tells of every gap, when the broker holding inboxes is killed', async () => {
@@ -129,11 +134,10 @@ describe('on a 3-broker cluster', () => {
     // Separately from the leader when the nodes allow: the broker with the most inboxes that does not lead the stream.
     const counts = cluster.brokers.map((b) => ({ b, n: homes.filter((h) => h === b).length })).filter(({ n }) => n > 0);
     const victim = (counts.filter(({ b }) => b !== leader).sort((x, y) => y.n - x.n)[0] ?? counts[0]).b;
-    const { back, toldOfGap } = await killUnderLoad('inbox', async () => victim);
+    const { back, toldOfGap } = await killUnderLoad('inbox', async () => victim).finally(() => cluster.restart(victim));
     console.log(`inbox broker ${victim.nodeName} (${counts.find(({ b }) => b === victim)!.n} inboxes) killed: served again after ${back} ms; ${toldOfGap} watchers told of a gap`);
     expect(toldOfGap).toBeGreaterThan(0); // the watchers of the nodes that were on it
     // The nodes that were on it consume an inbox on a broker that is up.
     expect((await inboxHomes()).every((home) => home !== victim)).toBe(true);
-    await cluster.restart(victim);
   }, 180_000);
 });
