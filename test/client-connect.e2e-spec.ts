@@ -15,7 +15,7 @@ describe('DuplexClient.connect without reconnection', () => {
     await once(server, 'listening');
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
-  afterAll(() => server.close());
+  afterAll(() => void server.close());
 
   it('rejects with UNAVAILABLE on a transport error instead of waiting forever', async () => {
     const connecting = DuplexClient.connect(url, { socket: { reconnection: false }, onError: () => undefined });
