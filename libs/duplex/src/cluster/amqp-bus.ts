@@ -87,6 +87,7 @@ export class AmqpBus implements Bus {
   /** Set up once: later setups are reconnections, whose inbox may have kept what came meanwhile. */
   private setUp = false;
   private lostInOutage = false;
+  /** Closing: the inbox's own deletion cancels its consumer, which is no reason to reconnect. */
   private closing = false;
   /** Interests changed while there was no consumer channel: the inbox's bindings catch up when there is one. */
   private readonly unsynced = new Set<string>();
@@ -194,7 +195,7 @@ export class AmqpBus implements Bus {
     await consumer.bindQueue(this.queue, marker, '');
     for (const key of this.interests) await consumer.bindQueue(this.queue, this.exchange, key);
     await consumer.prefetch(PREFETCH);
-    await consumer.consume(this.queue, (message) => (message ? this.deliver(consumer, message) : this.cancelled(session)), { noAck: false });
+    await session.consume(consumer, this.queue, (message) => this.deliver(consumer, message), { noAck: false }, () => this.closing);
     for (const [queue, handler] of this.jobs) await this.consumeJobQueue(session, queue, handler);
     this.lostInOutage = this.setUp && (moved || !intact);
     if (moved) this.logger.warn(`node ${this.nodeId}'s inbox is on a broker that is down: it consumes ${this.queue} now; what was routed to the old one meanwhile may be lost`);
@@ -244,13 +245,6 @@ export class AmqpBus implements Bus {
       this.queue = topology.nodeQueue(this.prefix, this.nodeId, ++this.generation);
     }
     throw new Error(`node ${this.nodeId} found no inbox it could declare in ${MAX_INBOX_GENERATIONS} generations`);
-  }
-
-  /** The broker cancelled a consumer (its queue was deleted or became unavailable): set up again from scratch. */
-  private cancelled(session: AmqpSession): void {
-    if (this.closing) return; // the inbox's own deletion on close cancels its consumer
-    this.logger.warn('the broker cancelled a consumer; reconnecting');
-    void session.connection.close().catch(() => undefined);
   }
 
   private ready(): ConfirmChannel {
@@ -306,8 +300,7 @@ export class AmqpBus implements Bus {
       durable: true,
       arguments: { 'x-queue-type': 'quorum', 'x-single-active-consumer': true, 'x-expires': JOB_QUEUE_EXPIRES_MS },
     });
-    await channel.consume(name, (message) => {
-      if (!message) return this.cancelled(session);
+    await session.consume(channel, name, (message) => {
       const job = this.decode(message);
       if (!job) return channel.ack(message);
       // Acked only once handled: if this node dies first, the next active consumer gets it.
@@ -318,7 +311,7 @@ export class AmqpBus implements Bus {
           channel.ack(message);
         },
       );
-    });
+    }, {}, () => this.closing);
   }
 
   private deliver(channel: Channel, message: ConsumeMessage): void {

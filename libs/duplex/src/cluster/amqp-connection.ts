@@ -155,6 +155,31 @@ export class AmqpSession {
   }
 
   /**
+   * Consumes `queue` on `channel`. A consumer the broker cancels (its queue
+   * deleted, or gone with its broker) takes the connection down, so setup
+   * runs again from scratch, unless `cancelExpected` says the owner caused
+   * it (deleting its own queue on the way out).
+   */
+  async consume(
+    channel: Channel,
+    queue: string,
+    onMessage: (message: amqp.ConsumeMessage) => void,
+    options: amqp.Options.Consume,
+    cancelExpected: () => boolean = () => false,
+  ): Promise<void> {
+    await channel.consume(
+      queue,
+      (message) => {
+        if (message) return onMessage(message);
+        if (cancelExpected()) return;
+        this.logger.warn(`the broker cancelled the consumer of ${queue}; reconnecting`);
+        void this.connection.close().catch(() => undefined);
+      },
+      options,
+    );
+  }
+
+  /**
    * Runs `operation` on a channel of its own and closes it: a refusal (the
    * broker closes the channel, e.g. 404 for a missing queue) is an answer,
    * `{ refused }` with the broker's reply code, not a lost connection.

@@ -1,4 +1,5 @@
 import * as amqp from 'amqplib';
+import { parseBrokerUrls } from './broker-list';
 
 /**
  * The names a cluster declares on the broker under its prefix, in one place:
@@ -40,7 +41,7 @@ export const topology = {
  * `url` is one broker, or a comma-separated list of which the first is used.
  */
 export async function removeTopology(url: string, prefix: string, jobQueues: string[]): Promise<void> {
-  const connection = await amqp.connect(url.split(',')[0].trim());
+  const connection = await amqp.connect(parseBrokerUrls(url).urls[0]);
   try {
     const channel = await connection.createChannel();
     for (const name of jobQueues) await channel.deleteQueue(topology.jobQueue(prefix, name));

@@ -120,11 +120,11 @@ export class AmqpStreamLog implements ReplicationLog {
     const consumer = await session.channel();
     await consumer.prefetch(PREFETCH);
     let expected = replica.position + 1;
-    await consumer.consume(
+    // A consumer the broker cancels (its stream member went away) reads on from a fresh setup.
+    await session.consume(
+      consumer,
       this.stream,
       (message) => {
-        // The broker cancelled the consumer (its stream member went away): read on from a fresh setup.
-        if (!message) return void session.connection.close().catch(() => undefined);
         const position = Number(message.properties.headers?.['x-stream-offset']);
         if (position > expected + HARMLESS_GAP && expected > 0) {
           this.gaps++;
